@@ -1,0 +1,21 @@
+//! Types and pure logic shared by the controller, the webhook and the
+//! plugin: the `Workflow` and `WorkflowProject` resources, strict parsing
+//! that names every field it cannot honour, and CRD generation.
+
+pub mod crd;
+pub mod error;
+pub mod labels;
+pub mod load;
+pub mod project;
+pub mod schema;
+pub mod strict;
+pub mod workflow;
+
+pub use error::{Error, Problem, Result};
+pub use project::{WorkflowProject, WorkflowProjectSpec};
+pub use workflow::{Workflow, WorkflowSpec, WorkflowStatus};
+
+/// `apiVersion` of every resource here, as upstream Argo spells it.
+pub const API_VERSION: &str = "argoproj.io/v1alpha1";
+/// The version of this project, reported by every binary.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,116 @@
+//! `WorkflowProject`: the Argo CD AppProject idea applied to workflows.
+//! A cluster-scoped policy saying where a project's workflows may run, who
+//! may submit them, what their pods may do, and which defaults they get.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::schema;
+
+/// Label naming the project a workflow belongs to; immutable after create.
+pub const PROJECT_LABEL: &str = "workflows.argoproj.io/project";
+/// The project that ships with the install and allows everything.
+pub const DEFAULT_PROJECT: &str = "default";
+
+/// Glob lists below use `*` and `?`; an entry starting with `!` denies.
+/// A value is allowed when some allow entry matches and no deny entry does.
+// kube(printcolumn(...)) repeats keys by design; clippy reads them as duplicates.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "argoproj.io",
+    version = "v1alpha1",
+    kind = "WorkflowProject",
+    plural = "workflowprojects",
+    shortname = "wfproj",
+    category = "argo",
+    doc = "A WorkflowProject scopes workflows: where they run, who submits them, what their pods may do, and their defaults.",
+    printcolumn(
+        name = "Namespaces",
+        type_ = "string",
+        json_path = ".spec.namespaces",
+        description = "Namespaces whose workflows belong to the project"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp",
+        description = "When the project was created"
+    ),
+    printcolumn(
+        name = "Description",
+        type_ = "string",
+        json_path = ".spec.description",
+        priority = 1,
+        description = "What the project is for"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowProjectSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Namespaces whose workflows belong to this project. A project with no
+    /// namespaces owns none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Who may submit workflows to the project; anyone when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitters: Option<Submitters>,
+    /// Service accounts the workflow's pods may run as; any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
+    /// Images containers may use; any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    /// What pods may do beyond the restricted baseline; nothing when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<SecurityPolicy>,
+    /// Resources every container must set a limit for, e.g. `[cpu, memory]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_limits: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallelism: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_active_deadline_seconds: Option<i64>,
+    /// Template kinds allowed: container, script, steps, dag, suspend; all
+    /// when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_types: Vec<String>,
+    /// A partial Workflow spec merged under each workflow's own values
+    /// (upstream's `workflowDefaults`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::opaque_object")]
+    pub workflow_defaults: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A partial template merged under every container and script template
+    /// (upstream's `templateDefaults`), e.g. a default `retryStrategy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::opaque_object")]
+    pub template_defaults: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Submitters {
+    /// User names (`userInfo.username`) as globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Groups (`userInfo.groups`) as globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Service accounts as `namespace:name` globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_privileged: Option<bool>,
+    /// hostNetwork, hostPID and hostIPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_host_namespaces: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_host_path: Option<bool>,
+}

@@ -1,0 +1,178 @@
+//! The status the controller writes, shaped like upstream's so that tools
+//! built for upstream (the argo CLI, the UI, dashboards) can read it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::params::{Inputs, Outputs};
+
+/// Phase of a workflow (Pending..Error) or of a node (all of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Phase {
+    Pending,
+    Running,
+    Succeeded,
+    Skipped,
+    Failed,
+    Error,
+    Omitted,
+}
+
+impl Phase {
+    /// True once nothing about the node or workflow will change any more.
+    pub fn is_completed(self) -> bool {
+        !matches!(self, Phase::Pending | Phase::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Running => "Running",
+            Phase::Succeeded => "Succeeded",
+            Phase::Skipped => "Skipped",
+            Phase::Failed => "Failed",
+            Phase::Error => "Error",
+            Phase::Omitted => "Omitted",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum NodeType {
+    Pod,
+    Container,
+    Steps,
+    StepGroup,
+    #[serde(rename = "DAG")]
+    Dag,
+    TaskGroup,
+    Retry,
+    Skipped,
+    Suspend,
+}
+
+impl NodeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeType::Pod => "Pod",
+            NodeType::Container => "Container",
+            NodeType::Steps => "Steps",
+            NodeType::StepGroup => "StepGroup",
+            NodeType::Dag => "DAG",
+            NodeType::TaskGroup => "TaskGroup",
+            NodeType::Retry => "Retry",
+            NodeType::Skipped => "Skipped",
+            NodeType::Suspend => "Suspend",
+        }
+    }
+}
+
+impl fmt::Display for NodeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// Finished leaf nodes over all leaf nodes, e.g. `3/4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Every node of the workflow, keyed by node id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub nodes: BTreeMap<String, NodeStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<WorkflowCondition>,
+    /// Resource usage estimates by resource name, in resource-seconds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources_duration: BTreeMap<String, i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowCondition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    pub id: String,
+    /// Unique within the workflow, e.g. `wf.A(0:x)` or `wf[0].step`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
+    #[serde(rename = "type")]
+    pub type_: NodeType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_scope: Option<String>,
+    pub phase: Phase,
+    /// The id of the steps/DAG node this node belongs to.
+    #[serde(
+        default,
+        rename = "boundaryID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub boundary_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Inputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Outputs>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// The leaf nodes whose results are this node's result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound_nodes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_node_name: Option<String>,
+    #[serde(default, rename = "podIP", skip_serializing_if = "Option::is_none")]
+    pub pod_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_flag: Option<NodeFlag>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources_duration: BTreeMap<String, i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeFlag {
+    /// The node is an attempt made by a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried: Option<bool>,
+    /// The node runs a lifecycle hook (an exit handler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooked: Option<bool>,
+}

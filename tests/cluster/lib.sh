@@ -1,0 +1,60 @@
+# Shared helpers for the local cluster scripts. Sourced, not executed.
+# shellcheck shell=bash
+
+CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+. "$CLUSTER_DIR/versions.env"
+
+# Built binaries live outside the clone so a fresh CI clone reuses them.
+CACHE_ROOT=${ARGO_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/argo-rs}
+BIN_CACHE=$CACHE_ROOT/bin
+# Cluster state (certs, etcd data, logs, pids) lives outside the clone too:
+# `up` in any clone finds a cluster another clone started.
+STATE_DIR=${ARGO_RS_CLUSTER_DIR:-$CACHE_ROOT/cluster}
+
+STEP="starting"
+step() {
+  STEP="$1"
+  printf '==> %s\n' "$1" >&2
+}
+die() {
+  printf 'error: step "%s" failed: %s\n' "$STEP" "$*" >&2
+  exit 1
+}
+note() { printf '    %s\n' "$*" >&2; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "required command '$1' is not installed${2:+ ($2)}"
+}
+
+# Path of the cached directory for one component at one version.
+cache_dir() { printf '%s/%s-%s\n' "$BIN_CACHE" "$1" "$2"; }
+
+# Exports GO* settings that keep the Go build cache and module cache outside
+# the clone and stable across runs.
+go_env() {
+  need go "Go 1.26 builds the cluster binaries from source"
+  export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+  export CGO_ENABLED=0
+  export GOMODCACHE=${GOMODCACHE:-$(go env GOMODCACHE)}
+  export GOCACHE=${GOCACHE:-$(go env GOCACHE)}
+}
+
+# Loopback ports of the local cluster; override when they clash.
+ETCD_PORT=${ARGO_RS_ETCD_PORT:-22379}
+ETCD_PEER_PORT=${ARGO_RS_ETCD_PEER_PORT:-22380}
+APISERVER_PORT=${ARGO_RS_APISERVER_PORT:-26443}
+KWOK_PORT=${ARGO_RS_KWOK_PORT:-20250}
+NODE_COUNT=${ARGO_RS_NODE_COUNT:-3}
+
+KUBECONFIG_PATH=$STATE_DIR/kubeconfig
+PKI=$STATE_DIR/pki
+
+# True when the recorded process of a component still runs. The command line
+# is checked too: after a reboot the pid may belong to something else.
+pid_alive() {
+  local f="$STATE_DIR/pids/$1.pid" pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
+}

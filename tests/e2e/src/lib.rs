@@ -1,0 +1,167 @@
+//! Helpers for end-to-end tests against the local cluster started by
+//! `tests/cluster/up`. Nothing here fakes the cluster: without one every
+//! test fails with a message saying how to start it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Client, Config};
+use tokio::sync::OnceCell;
+
+/// The repository root, for manifests and fixtures.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The local cluster, as the tests see it.
+pub struct Cluster {
+    pub client: Client,
+    pub kubeconfig: PathBuf,
+    /// Where `kubectl`, `kwok` and `kubectl-krew` live.
+    pub cluster_bin: PathBuf,
+    /// Where this workspace's binaries (`kubectl-argo`...) were built.
+    pub project_bin: PathBuf,
+}
+
+fn env_path(name: &str) -> Result<PathBuf> {
+    std::env::var_os(name).map(PathBuf::from).with_context(|| {
+        format!("{name} is not set: run the end-to-end tests with tests/run, which starts the local cluster")
+    })
+}
+
+impl Cluster {
+    /// Connects to the cluster named by `ARGO_RS_KUBECONFIG` and makes sure
+    /// this project's CRDs are installed.
+    pub async fn connect() -> Result<Cluster> {
+        let kubeconfig = env_path("ARGO_RS_KUBECONFIG")?;
+        let cluster_bin = env_path("ARGO_RS_CLUSTER_BIN")?;
+        let project_bin = match std::env::var_os("ARGO_RS_PROJECT_BIN") {
+            Some(p) => PathBuf::from(p),
+            None => repo_root().join("target/debug"),
+        };
+        let kc = Kubeconfig::read_from(&kubeconfig)
+            .with_context(|| format!("reading {}", kubeconfig.display()))?;
+        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+        let client = Client::try_from(config)?;
+        let cluster = Cluster {
+            client,
+            kubeconfig,
+            cluster_bin,
+            project_bin,
+        };
+        static CRDS: OnceCell<()> = OnceCell::const_new();
+        CRDS.get_or_try_init(|| cluster.install_crds()).await?;
+        Ok(cluster)
+    }
+
+    async fn install_crds(&self) -> Result<()> {
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let pp = PatchParams::apply("argo-rs-e2e").force();
+        for (_, crd) in argo_api::crd::all() {
+            let name = crd.metadata.name.clone().context("CRD has a name")?;
+            api.patch(&name, &pp, &Patch::Apply(&crd))
+                .await
+                .with_context(|| format!("applying CRD {name}"))?;
+            tokio::time::timeout(
+                Duration::from_secs(30),
+                await_condition(api.clone(), &name, conditions::is_crd_established()),
+            )
+            .await
+            .with_context(|| format!("CRD {name} not established after 30s"))??;
+        }
+        Ok(())
+    }
+
+    /// A fresh namespace `e2e-<prefix>-<n>` with its default service
+    /// account, so pods can be created in it at once.
+    pub async fn namespace(&self, prefix: &str) -> Result<String> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let mut ns = Namespace::default();
+        ns.metadata.generate_name = Some(format!("e2e-{prefix}-"));
+        let created = api.create(&PostParams::default(), &ns).await?;
+        let name = created.metadata.name.context("namespace has a name")?;
+        let sa: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &name);
+        for _ in 0..120 {
+            if sa.get_opt("default").await?.is_some() {
+                return Ok(name);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        bail!("namespace {name} got no default service account in 30s")
+    }
+
+    /// `kubectl` against the cluster, with this project's binaries on PATH
+    /// so that `kubectl argo` finds `kubectl-argo`.
+    pub fn kubectl(&self) -> Command {
+        let mut cmd = Command::new(self.cluster_bin.join("kubectl"));
+        cmd.env("KUBECONFIG", &self.kubeconfig)
+            .env("PATH", self.path_env())
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// A PATH holding just what a user of the plugin would have: the
+    /// plugin, kubectl, krew, and the system directories. (The cargo target
+    /// directory itself holds `kubectl-argo.d`, which kubectl would flag.)
+    pub fn path_env(&self) -> std::ffi::OsString {
+        let plugins = self.project_bin.join("plugin-path");
+        let link = plugins.join("kubectl-argo");
+        if !link.exists() {
+            std::fs::create_dir_all(&plugins).expect("create plugin-path directory");
+            // Another test may have made it first.
+            let _ = std::os::unix::fs::symlink(self.project_bin.join("kubectl-argo"), &link);
+        }
+        let paths = [
+            plugins,
+            self.cluster_bin.clone(),
+            "/usr/bin".into(),
+            "/bin".into(),
+        ];
+        std::env::join_paths(paths).expect("PATH entries contain no separator")
+    }
+}
+
+/// Runs a command and fails with its output when it does not succeed.
+pub fn run_ok(cmd: &mut Command) -> Result<String> {
+    let out = run(cmd)?;
+    if !out.status.success() {
+        bail!(
+            "{:?} failed ({}):\nstdout: {}\nstderr: {}",
+            cmd,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+pub fn run(cmd: &mut Command) -> Result<Output> {
+    cmd.output()
+        .with_context(|| format!("could not run {cmd:?}"))
+}
+
+/// Polls `f` every 200 ms until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -9,3 +9,8 @@ pub const NODE_NAME: &str = "workflows.argoproj.io/node-name";
 pub const NODE_ID: &str = "workflows.argoproj.io/node-id";
 /// On workflows: the phase, so that label selectors can filter by it.
 pub const PHASE: &str = "workflows.argoproj.io/phase";
+/// On workflows: "true" once the controller will not change them again.
+pub const WORKFLOW_COMPLETED: &str = COMPLETED;
+/// On workflows: an RFC 3339 time; suspend nodes started before it resume
+/// (set by `kubectl argo resume`).
+pub const RESUME: &str = "workflows.argoproj.io/resume";

@@ -3,12 +3,18 @@
 //! that names every field it cannot honour, and CRD generation.
 
 pub mod crd;
+pub mod depends;
+pub mod duration;
 pub mod error;
 pub mod labels;
 pub mod load;
+pub mod names;
 pub mod project;
 pub mod schema;
 pub mod strict;
+pub mod validate;
+pub mod vars;
+pub mod when;
 pub mod workflow;
 
 pub use error::{Error, Problem, Result};

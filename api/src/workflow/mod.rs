@@ -18,7 +18,7 @@ pub use params::{AnyString, Arguments, Inputs, Outputs, Parameter, ValueFrom};
 pub use status::{NodeFlag, NodeStatus, NodeType, Phase, WorkflowCondition, WorkflowStatus};
 pub use template::{
     Backoff, ContinueOn, DagTask, DagTemplate, Loop, Metadata, RetryStrategy, ScriptTemplate,
-    Sequence, SuspendTemplate, Template, UserContainer, WorkflowStep,
+    Sequence, SuspendTemplate, Template, TemplateKind, UserContainer, WorkflowStep,
 };
 
 use crate::schema;

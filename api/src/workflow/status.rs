@@ -28,6 +28,10 @@ impl Phase {
         !matches!(self, Phase::Pending | Phase::Running)
     }
 
+    pub fn failed_or_error(self) -> bool {
+        matches!(self, Phase::Failed | Phase::Error)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Pending => "Pending",
@@ -160,6 +164,9 @@ pub struct NodeStatus {
     pub host_node_name: Option<String>,
     #[serde(default, rename = "podIP", skip_serializing_if = "Option::is_none")]
     pub pod_ip: Option<String>,
+    /// The pod that runs a Pod node (upstream derives it from the id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_flag: Option<NodeFlag>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

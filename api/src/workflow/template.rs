@@ -279,3 +279,85 @@ pub struct Backoff {
     #[schemars(schema_with = "schema::int_or_string")]
     pub cap: Option<IntOrString>,
 }
+
+/// What a template does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TemplateKind {
+    Container,
+    Script,
+    Steps,
+    Dag,
+    Suspend,
+}
+
+impl TemplateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateKind::Container => "container",
+            TemplateKind::Script => "script",
+            TemplateKind::Steps => "steps",
+            TemplateKind::Dag => "dag",
+            TemplateKind::Suspend => "suspend",
+        }
+    }
+
+    /// Container and script templates run as a pod.
+    pub fn is_pod(self) -> bool {
+        matches!(self, TemplateKind::Container | TemplateKind::Script)
+    }
+}
+
+impl Template {
+    /// Every kind this template declares; a valid template has exactly one.
+    pub fn kinds(&self) -> Vec<TemplateKind> {
+        let mut out = Vec::new();
+        if self.container.is_some() {
+            out.push(TemplateKind::Container);
+        }
+        if self.script.is_some() {
+            out.push(TemplateKind::Script);
+        }
+        if self.steps.is_some() {
+            out.push(TemplateKind::Steps);
+        }
+        if self.dag.is_some() {
+            out.push(TemplateKind::Dag);
+        }
+        if self.suspend.is_some() {
+            out.push(TemplateKind::Suspend);
+        }
+        out
+    }
+
+    /// The template's kind when it declares exactly one.
+    pub fn kind(&self) -> Option<TemplateKind> {
+        match self.kinds().as_slice() {
+            [k] => Some(*k),
+            _ => None,
+        }
+    }
+
+    /// The input parameter named `name`.
+    pub fn input(&self, name: &str) -> Option<&super::Parameter> {
+        self.inputs
+            .as_ref()?
+            .parameters
+            .iter()
+            .find(|p| p.name == name)
+    }
+}
+
+impl Loop {
+    pub fn is_set(&self) -> bool {
+        self.with_items.is_some() || self.with_param.is_some() || self.with_sequence.is_some()
+    }
+}
+
+impl ContinueOn {
+    pub fn failed(&self) -> bool {
+        self.failed.unwrap_or(false)
+    }
+    pub fn error(&self) -> bool {
+        self.error.unwrap_or(false)
+    }
+}

@@ -1,0 +1,145 @@
+use serde_json::json;
+
+use crate::load;
+
+fn problems(spec: serde_json::Value) -> Vec<String> {
+    let wf = load::workflow(&json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": "t"}, "spec": spec
+    }))
+    .expect("parses");
+    super::workflow(&wf)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn echo() -> serde_json::Value {
+    json!({"name": "echo", "inputs": {"parameters": [{"name": "msg", "default": "hi"}]},
+           "container": {"image": "alpine", "args": ["{{inputs.parameters.msg}}"]}})
+}
+
+#[test]
+fn a_valid_diamond_has_no_problems() {
+    let p = problems(json!({"entrypoint": "d", "templates": [
+        {"name": "d", "dag": {"tasks": [
+            {"name": "A", "template": "echo"},
+            {"name": "B", "depends": "A", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{tasks.A.status}}"}]}},
+            {"name": "C", "dependencies": ["A"], "template": "echo"},
+            {"name": "D", "depends": "B && C.Failed", "template": "echo", "withItems": [1, 2],
+             "arguments": {"parameters": [{"name": "msg", "value": "{{item}}"}]}}]}},
+        echo()]}));
+    assert!(p.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn missing_templates_and_entrypoint_are_named() {
+    let p = problems(
+        json!({"entrypoint": "nope", "onExit": "gone", "templates": [
+        {"name": "s", "steps": [[{"name": "a", "template": "missing"}]]}]}),
+    );
+    assert_eq!(
+        p,
+        [
+            "spec.entrypoint: template \"nope\" does not exist",
+            "spec.onExit: template \"gone\" does not exist",
+            "spec.templates[0].steps[0][0].template: template \"missing\" does not exist",
+        ]
+    );
+}
+
+#[test]
+fn dag_cycles_and_bad_depends_are_found() {
+    let p = problems(json!({"entrypoint": "d", "templates": [
+        {"name": "d", "dag": {"tasks": [
+            {"name": "A", "depends": "C", "template": "echo"},
+            {"name": "B", "depends": "A", "template": "echo"},
+            {"name": "C", "depends": "B.Passed || A", "template": "echo"},
+            {"name": "E", "depends": "Z", "template": "echo"}]}},
+        echo()]}));
+    assert!(
+        p.iter()
+            .any(|m| m.contains("tasks[2].depends: invalid depends expression")),
+        "{p:#?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m == "spec.templates[0].dag.tasks[3].depends: task \"Z\" does not exist"),
+        "{p:#?}"
+    );
+    let p = problems(json!({"entrypoint": "d", "templates": [
+        {"name": "d", "dag": {"tasks": [
+            {"name": "A", "depends": "C", "template": "echo"},
+            {"name": "B", "depends": "A", "template": "echo"},
+            {"name": "C", "depends": "B", "template": "echo"}]}},
+        echo()]}));
+    assert_eq!(
+        p,
+        ["spec.templates[0].dag.tasks: dependency cycle: A -> C -> B -> A"]
+    );
+}
+
+#[test]
+fn unknown_and_unsupported_references_are_named() {
+    let p = problems(json!({"entrypoint": "s", "templates": [
+        {"name": "s", "steps": [[
+            {"name": "a", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{steps.b.outputs.result}}"}]}},
+            {"name": "b", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{item}}"}]}}]]},
+        {"name": "echo", "inputs": {"parameters": [{"name": "msg"}]},
+         "container": {"image": "alpine", "args": ["{{inputs.parameters.mgs}}", "{{workflow.parameters.x}}", "{{= 1}}"]}}]}));
+    assert_eq!(
+        p,
+        [
+            "spec.templates[0].steps[0][0].arguments.parameters[0].value: {{steps.b.outputs.result}}: steps outputs are not supported yet (upstream Argo feature: outputs read from containers)",
+            "spec.templates[0].steps[0][1].arguments.parameters[0].value: {{item}} is only available in a step or task with withItems, withParam or withSequence",
+            "spec.templates[1].container.args[0]: {{inputs.parameters.mgs}}: the template has no input parameter \"mgs\"",
+            "spec.templates[1].container.args[1]: {{workflow.parameters.x}}: the workflow has no parameter \"x\" in spec.arguments.parameters",
+            "spec.templates[1].container.args[2]: {{=1}}: expression templates ({{= ...}}) are not supported yet (upstream Argo feature: expression tag templates)",
+        ]
+    );
+}
+
+#[test]
+fn template_shapes_are_checked() {
+    let p = problems(json!({"entrypoint": "a", "templates": [
+        {"name": "a", "container": {"image": "x"}, "script": {"image": "y", "source": "echo"}},
+        {"name": "b"},
+        {"name": "a", "suspend": {}},
+        {"name": "Bad_Name", "container": {}}]}));
+    assert_eq!(
+        p,
+        [
+            "spec.templates[2].name: template name \"a\" is already used by spec.templates[0]",
+            "spec.templates[3].name: name \"Bad_Name\" is invalid: use letters, digits and '-', starting with a letter or digit",
+            "spec.templates[0]: template has 2 types (container, script): set exactly one",
+            "spec.templates[1]: template has no type: set exactly one of container, script, steps, dag or suspend",
+            "spec.templates[3].container.image: required: the container image to run",
+        ]
+    );
+}
+
+#[test]
+fn retry_loop_and_required_arguments() {
+    let p = problems(
+        json!({"entrypoint": "s", "shutdown": "Pause", "templates": [
+        {"name": "s", "steps": [[
+            {"name": "a", "template": "need", "withItems": [1], "withParam": "[1]"},
+            {"name": "b", "template": "need", "withSequence": {"count": "x"}, "arguments": {"parameters": [{"name": "m", "value": "1"}]}}]]},
+        {"name": "need", "inputs": {"parameters": [{"name": "m"}]},
+         "retryStrategy": {"limit": -1, "retryPolicy": "Sometimes", "backoff": {"duration": "1x", "factor": 0}},
+         "container": {"image": "alpine"}}]}),
+    );
+    assert_eq!(
+        p,
+        [
+            "spec.shutdown: must be Stop or Terminate, not \"Pause\"",
+            "spec.templates[0].steps[0][0]: use only one of withItems, withParam and withSequence",
+            "spec.templates[0].steps[0][0].arguments: input parameter \"m\" of template \"need\" is not supplied",
+            "spec.templates[0].steps[0][1].withSequence.count: must be a whole number, not \"x\"",
+            "spec.templates[1].retryStrategy.limit: must be at least 0, not -1",
+            "spec.templates[1].retryStrategy.retryPolicy: must be Always, OnFailure, OnError or OnTransientError, not \"Sometimes\"",
+            "spec.templates[1].retryStrategy.backoff.duration: invalid duration \"1x\": unknown unit \"x\"",
+            "spec.templates[1].retryStrategy.backoff.factor: must be at least 1",
+        ]
+    );
+}

@@ -1,0 +1,211 @@
+//! Which `{{...}}` references a template may use. An unknown reference is
+//! an error here rather than a literal `{{...}}` in a pod later.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::Problem;
+use crate::vars;
+use crate::workflow::{Template, WorkflowSpec};
+
+/// The names a template's references can resolve against.
+pub(crate) struct Names {
+    inputs: BTreeSet<String>,
+    workflow_params: BTreeSet<String>,
+    pub steps: BTreeSet<String>,
+    pub tasks: BTreeSet<String>,
+}
+
+impl Names {
+    pub fn for_template(t: &Template, spec: &WorkflowSpec) -> Names {
+        Names {
+            inputs: t
+                .inputs
+                .iter()
+                .flat_map(|i| &i.parameters)
+                .map(|p| p.name.clone())
+                .collect(),
+            workflow_params: spec
+                .arguments
+                .iter()
+                .flat_map(|a| &a.parameters)
+                .map(|p| p.name.clone())
+                .collect(),
+            steps: BTreeSet::new(),
+            tasks: BTreeSet::new(),
+        }
+    }
+}
+
+/// Where a reference appears decides what it may name.
+#[derive(Clone, Copy)]
+struct Place {
+    item: bool,
+    siblings: bool,
+}
+
+pub(crate) fn check_template(path: &str, t: &Template, names: &Names, p: &mut Vec<Problem>) {
+    let mut own = serde_json::to_value(t).expect("templates serialize");
+    if let Some(obj) = own.as_object_mut() {
+        obj.remove("steps");
+        obj.remove("dag");
+    }
+    walk(
+        &own,
+        path,
+        names,
+        Place {
+            item: false,
+            siblings: false,
+        },
+        p,
+    );
+
+    let mut check_call = |cpath: String, call: Value, looped: bool| {
+        let mut call = call;
+        if let Some(obj) = call.as_object_mut() {
+            // Inline templates are checked as templates of their own.
+            obj.remove("inline");
+        }
+        walk(
+            &call,
+            &cpath,
+            names,
+            Place {
+                item: looped,
+                siblings: true,
+            },
+            p,
+        );
+    };
+    for (g, group) in t.steps.iter().flatten().enumerate() {
+        for (s, step) in group.iter().enumerate() {
+            let v = serde_json::to_value(step).expect("steps serialize");
+            check_call(format!("{path}.steps[{g}][{s}]"), v, step.looping.is_set());
+        }
+    }
+    for (i, task) in t.dag.iter().flat_map(|d| &d.tasks).enumerate() {
+        let v = serde_json::to_value(task).expect("tasks serialize");
+        check_call(format!("{path}.dag.tasks[{i}]"), v, task.looping.is_set());
+    }
+}
+
+fn walk(v: &Value, path: &str, names: &Names, place: Place, p: &mut Vec<Problem>) {
+    match v {
+        Value::String(s) if s.contains("{{") => match vars::tags(s) {
+            Ok(tags) => {
+                for tag in tags {
+                    if let Err(e) = check_tag(tag, names, place) {
+                        p.push(Problem::new(path, e));
+                    }
+                }
+            }
+            Err(e) => p.push(Problem::new(path, e.to_string())),
+        },
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, &format!("{path}[{i}]"), names, place, p);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                walk(item, &format!("{path}.{k}"), names, place, p);
+            }
+        }
+        _ => {}
+    }
+}
+
+const OUTPUTS: &str = "not supported yet (upstream Argo feature: outputs read from containers)";
+
+/// Node attributes of a sibling step or task that come from pod status,
+/// not from what the container wrote.
+const NODE_FIELDS: [&str; 7] = [
+    "status",
+    "id",
+    "exitCode",
+    "startedAt",
+    "finishedAt",
+    "hostNodeName",
+    "ip",
+];
+
+fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
+    let unknown = || Err(format!("{{{{{tag}}}}} is not a known variable here"));
+    if let Some(expr) = tag.strip_prefix('=') {
+        return Err(vars::VarError::Expression(expr.trim().to_owned()).to_string());
+    }
+    let parts: Vec<&str> = tag.splitn(3, '.').collect();
+    match parts.as_slice() {
+        ["workflow", field] => match *field {
+            "name" | "namespace" | "uid" | "serviceAccountName" | "mainEntrypoint"
+            | "creationTimestamp" | "priority" | "status" | "failures" | "duration"
+            | "parameters" | "labels" | "annotations" => Ok(()),
+            "outputs" => Err(format!("{{{{{tag}}}}}: workflow outputs are {OUTPUTS}")),
+            _ => unknown(),
+        },
+        ["workflow", "parameters", name] => {
+            if names.workflow_params.contains(*name) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{{{{{tag}}}}}: the workflow has no parameter {name:?} in spec.arguments.parameters"
+                ))
+            }
+        }
+        [
+            "workflow",
+            "creationTimestamp" | "labels" | "annotations",
+            _,
+        ] => Ok(()),
+        ["workflow", "outputs", _] => Err(format!("{{{{{tag}}}}}: workflow outputs are {OUTPUTS}")),
+        ["inputs", "parameters"] => Ok(()),
+        ["inputs", "parameters", name] => {
+            if names.inputs.contains(*name) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{{{{{tag}}}}}: the template has no input parameter {name:?}"
+                ))
+            }
+        }
+        ["inputs", "artifacts", ..] => Err(format!(
+            "{{{{{tag}}}}}: artifacts are not supported yet (upstream Argo feature: artifacts)"
+        )),
+        ["item"] | ["item", ..] if place.item => Ok(()),
+        ["item"] | ["item", ..] => Err(format!(
+            "{{{{{tag}}}}} is only available in a step or task with withItems, withParam or withSequence"
+        )),
+        ["pod", "name"]
+        | ["retries"]
+        | ["node", "name"]
+        | ["steps", "name"]
+        | ["tasks", "name"] => Ok(()),
+        [kind @ ("steps" | "tasks"), name, rest] if place.siblings => {
+            let known = if *kind == "steps" {
+                &names.steps
+            } else {
+                &names.tasks
+            };
+            let field = rest.split('.').next().unwrap_or_default();
+            if !known.contains(*name) {
+                Err(format!(
+                    "{{{{{tag}}}}}: there is no {} named {name:?} in this template",
+                    &kind[..kind.len() - 1]
+                ))
+            } else if field == "outputs" {
+                Err(format!("{{{{{tag}}}}}: {kind} outputs are {OUTPUTS}"))
+            } else if NODE_FIELDS.contains(&field) && !rest.contains('.') {
+                Ok(())
+            } else {
+                unknown()
+            }
+        }
+        [kind @ ("steps" | "tasks"), ..] => Err(format!(
+            "{{{{{tag}}}}}: {kind}.* references are only available inside a {} template's {kind}",
+            if *kind == "steps" { "steps" } else { "dag" }
+        )),
+        _ => unknown(),
+    }
+}

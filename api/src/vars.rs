@@ -1,0 +1,228 @@
+//! `{{...}}` substitution, as upstream's templating does it: tags inside
+//! string values are replaced from a scope of named values. Substitution
+//! walks JSON values structurally, so nothing needs escaping.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// Named values visible to a template: `workflow.name`,
+/// `inputs.parameters.x`, `item`, ...
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scope(BTreeMap<String, String>);
+
+impl Scope {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.0.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// This scope with `other`'s entries added (other wins).
+    pub fn merged(&self, other: &Scope) -> Scope {
+        let mut out = self.clone();
+        out.0
+            .extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out
+    }
+
+    pub fn extend(&mut self, other: &Scope) {
+        self.0
+            .extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+/// What to do with a tag the scope does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Leave it for a later, inner substitution (e.g. `{{item}}` before
+    /// loop expansion).
+    Partial,
+    /// Fail: the value is about to be used (a pod, a `when`).
+    Strict,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    #[error("failed to resolve {{{{{0}}}}}: no such variable in this template's scope")]
+    Unresolved(String),
+    #[error(
+        "{{{{={0}}}}}: expression templates ({{{{= ...}}}}) are not supported yet (upstream Argo feature: expression tag templates)"
+    )]
+    Expression(String),
+    #[error("unterminated {{{{ in {0:?}")]
+    Unterminated(String),
+}
+
+/// Every tag in `s`, trimmed, e.g. `inputs.parameters.x`.
+pub fn tags(s: &str) -> Result<Vec<&str>, VarError> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| VarError::Unterminated(s.to_owned()))?;
+        out.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    Ok(out)
+}
+
+/// `s` with every tag replaced by `placeholder`, to check the shape of a
+/// value (e.g. that a podSpecPatch is YAML) before its tags are known.
+pub fn blank_tags(s: &str, placeholder: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(placeholder);
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces the tags in one string.
+pub fn replace(s: &str, scope: &Scope, mode: Mode) -> Result<String, VarError> {
+    if !s.contains("{{") {
+        return Ok(s.to_owned());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return match mode {
+                Mode::Partial => {
+                    out.push_str(&rest[start..]);
+                    Ok(out)
+                }
+                Mode::Strict => Err(VarError::Unterminated(s.to_owned())),
+            };
+        };
+        let raw = &after[..end];
+        let name = raw.trim();
+        match scope.get(name) {
+            Some(v) => out.push_str(v),
+            None if mode == Mode::Strict => {
+                return Err(match name.strip_prefix('=') {
+                    Some(expr) => VarError::Expression(expr.trim().to_owned()),
+                    None => VarError::Unresolved(name.to_owned()),
+                });
+            }
+            None => {
+                out.push_str("{{");
+                out.push_str(raw);
+                out.push_str("}}");
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Replaces tags in every string inside `v` (object keys are left alone).
+pub fn replace_value(v: &mut Value, scope: &Scope, mode: Mode) -> Result<(), VarError> {
+    match v {
+        Value::String(s) if s.contains("{{") => {
+            *s = replace(s, scope, mode)?;
+        }
+        Value::Array(items) => {
+            for item in items {
+                replace_value(item, scope, mode)?;
+            }
+        }
+        Value::Object(map) => {
+            for item in map.values_mut() {
+                replace_value(item, scope, mode)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Replaces tags inside any serializable value, returning a new one.
+pub fn replace_in<T>(value: &T, scope: &Scope, mode: Mode) -> Result<T, VarError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut v = serde_json::to_value(value).expect("templates serialize to JSON");
+    replace_value(&mut v, scope, mode)?;
+    Ok(serde_json::from_value(v).expect("substitution keeps the JSON shape"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn scope() -> Scope {
+        let mut s = Scope::new();
+        s.set("workflow.name", "wf-1")
+            .set("inputs.parameters.msg", "hi \"there\"");
+        s
+    }
+
+    #[test]
+    fn replaces_trimmed_tags() {
+        let out = replace(
+            "{{workflow.name}}: {{ inputs.parameters.msg }}",
+            &scope(),
+            Mode::Strict,
+        );
+        assert_eq!(out.unwrap(), "wf-1: hi \"there\"");
+    }
+
+    #[test]
+    fn strict_mode_names_the_unresolved_variable() {
+        let err = replace("x {{inputs.parameters.nope}}", &scope(), Mode::Strict).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to resolve {{inputs.parameters.nope}}: no such variable in this template's scope"
+        );
+    }
+
+    #[test]
+    fn partial_mode_keeps_unknown_tags_verbatim() {
+        let out = replace("{{item}}-{{workflow.name}}", &scope(), Mode::Partial).unwrap();
+        assert_eq!(out, "{{item}}-wf-1");
+    }
+
+    #[test]
+    fn expression_tags_are_refused_by_name() {
+        let err = replace("{{= 1 + 1 }}", &scope(), Mode::Strict).unwrap_err();
+        assert!(err.to_string().contains("expression templates"), "{err}");
+    }
+
+    #[test]
+    fn values_are_walked_structurally() {
+        let mut v =
+            json!({"args": ["{{inputs.parameters.msg}}"], "n": 1, "{{workflow.name}}": "k"});
+        replace_value(&mut v, &scope(), Mode::Strict).unwrap();
+        assert_eq!(
+            v,
+            json!({"args": ["hi \"there\""], "n": 1, "{{workflow.name}}": "k"})
+        );
+    }
+
+    #[test]
+    fn tags_lists_every_tag() {
+        assert_eq!(tags("a {{x}} b {{ y.z }}").unwrap(), ["x", "y.z"]);
+        assert!(tags("{{x").is_err());
+    }
+}

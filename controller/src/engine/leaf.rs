@@ -1,0 +1,405 @@
+//! Leaf nodes: Pod nodes follow their pod, Suspend nodes wait for a
+//! duration or a resume.
+
+use std::time::Duration;
+
+use argo_api::duration;
+use argo_api::names;
+use argo_api::vars::{self, Mode, Scope};
+use argo_api::workflow::{Inputs, NodeType, Outputs, Parameter, Phase, Template};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::jiff::Timestamp;
+
+use super::execute::Opts;
+use super::nodes::NewNode;
+use super::{Action, Ctx, Start};
+
+/// How long a node may wait for the pod it created to be observed before
+/// the pod is considered lost (it is re-created meanwhile, idempotently).
+const POD_APPEAR_GRACE: Duration = Duration::from_secs(60);
+
+impl Ctx<'_> {
+    pub fn execute_pod(
+        &mut self,
+        name: &str,
+        tmpl: &Template,
+        tname: Option<String>,
+        inputs: Vec<Parameter>,
+        mut scope: Scope,
+        opts: &Opts,
+    ) -> Option<String> {
+        let id = self.id(name);
+        let pod_name = names::pod_name(self.name, name, tname.as_deref());
+        scope.set("pod.name", pod_name.as_str());
+        let exists = self.nodes.contains_key(&id);
+        if exists && self.fulfilled(&id) {
+            return Some(id);
+        }
+        let adopted = self.pods.contains_key(&pod_name);
+        if !exists
+            && !adopted
+            && self
+                .spec
+                .parallelism
+                .is_some_and(|limit| self.active_pods >= limit)
+        {
+            return None;
+        }
+        let rendered = match vars::replace_in(tmpl, &scope, Mode::Strict) {
+            Ok(t) => t,
+            Err(e) => {
+                return Some(self.failed_node(
+                    name,
+                    NodeType::Pod,
+                    tname,
+                    Phase::Error,
+                    e.to_string(),
+                    opts,
+                ));
+            }
+        };
+        if !exists {
+            let display = Self::display_name(&rendered, &scope, opts);
+            let pod = match self.render_pod(
+                name,
+                &id,
+                &pod_name,
+                &rendered,
+                tname.as_deref(),
+                &opts.boundary,
+            ) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Some(self.failed_node(
+                        name,
+                        NodeType::Pod,
+                        tname,
+                        Phase::Error,
+                        e,
+                        opts,
+                    ));
+                }
+            };
+            self.init(NewNode {
+                name,
+                display,
+                type_: NodeType::Pod,
+                phase: Phase::Pending,
+                boundary: opts.boundary.clone(),
+                template: tname,
+                message: None,
+                hooked: opts.hooked,
+            });
+            if let Some(n) = self.nodes.get_mut(&id) {
+                n.pod_name = Some(pod_name.clone());
+                n.inputs = (!inputs.is_empty()).then_some(Inputs { parameters: inputs });
+            }
+            if !adopted {
+                self.actions.push(Action::CreatePod(Box::new(pod)));
+                return Some(id);
+            }
+        }
+        self.observe_pod(&id, &pod_name, &rendered, opts);
+        Some(id)
+    }
+
+    /// Brings a Pod node up to date with its pod, and stops the pod when
+    /// the workflow or the template says so.
+    fn observe_pod(&mut self, id: &str, pod_name: &str, tmpl: &Template, opts: &Opts) {
+        if let Some(why) = self.must_stop(opts.on_exit) {
+            self.kill(id, pod_name, Phase::Failed, why);
+            return;
+        }
+        let Some(pod) = self.pods.get(pod_name) else {
+            self.pod_missing(id, pod_name, tmpl, opts);
+            return;
+        };
+        self.update_from_pod(id, pod);
+        if self.fulfilled(id) {
+            return;
+        }
+        let started = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.clone())
+            .map(|t| t.0)
+            .or_else(|| self.nodes[id].started_at.clone().map(|t| t.0))
+            .unwrap_or(self.now);
+        let created = self.nodes[id]
+            .started_at
+            .clone()
+            .map(|t| t.0)
+            .unwrap_or(self.now);
+        if let Some(ads) = tmpl.active_deadline_seconds.as_ref().and_then(seconds)
+            && self.past(started, ads)
+        {
+            self.kill(
+                id,
+                pod_name,
+                Phase::Failed,
+                "Pod was active on the node longer than the specified deadline".into(),
+            );
+            return;
+        }
+        if let Some(t) = tmpl
+            .timeout
+            .as_deref()
+            .and_then(|t| duration::parse(t).ok())
+            && self.past(created, t)
+        {
+            self.kill(
+                id,
+                pod_name,
+                Phase::Failed,
+                format!("Step exceeded its timeout of {}", duration::format(t)),
+            );
+        }
+    }
+
+    /// True when `start + d` has passed; otherwise asks to be woken then.
+    fn past(&mut self, start: Timestamp, d: Duration) -> bool {
+        let deadline = start.checked_add(d).unwrap_or(start);
+        if self.now >= deadline {
+            return true;
+        }
+        self.requeue_in(Duration::try_from(deadline.duration_since(self.now)).unwrap_or_default());
+        false
+    }
+
+    fn kill(&mut self, id: &str, pod_name: &str, phase: Phase, why: String) {
+        self.set_phase(id, phase, Some(why));
+        // Even when the watch has not shown the pod yet: it may exist.
+        self.actions.push(Action::DeletePod {
+            name: pod_name.to_owned(),
+        });
+    }
+
+    fn pod_missing(&mut self, id: &str, pod_name: &str, tmpl: &Template, opts: &Opts) {
+        if let Some(err) = self.create_errors.get(pod_name) {
+            self.set_phase(
+                id,
+                Phase::Error,
+                Some(format!("failed to create pod {pod_name}: {err}")),
+            );
+            return;
+        }
+        let node = &self.nodes[id];
+        let created = node.started_at.clone().map(|t| t.0).unwrap_or(self.now);
+        let young =
+            self.now.duration_since(created) < POD_APPEAR_GRACE.try_into().unwrap_or_default();
+        if node.phase == Phase::Pending && young {
+            // Created but not yet seen (watch lag, or a crash before the
+            // create): creating again is idempotent, the name is fixed.
+            let name = node.name.clone();
+            let tname = node.template_name.clone();
+            if let Ok(pod) =
+                self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary)
+            {
+                self.actions.push(Action::CreatePod(Box::new(pod)));
+            }
+            self.requeue_in(Duration::from_secs(5));
+        } else {
+            self.set_phase(
+                id,
+                Phase::Error,
+                Some(format!("pod {pod_name} was deleted before it finished")),
+            );
+        }
+    }
+
+    fn update_from_pod(&mut self, id: &str, pod: &Pod) {
+        let status = pod.status.clone().unwrap_or_default();
+        let main = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .find(|c| c.name == "main");
+        let exit_code = main
+            .and_then(|c| c.state.as_ref())
+            .and_then(|s| s.terminated.as_ref())
+            .map(|t| t.exit_code.to_string());
+        let finished_at = main
+            .and_then(|c| c.state.as_ref())
+            .and_then(|s| s.terminated.as_ref())
+            .and_then(|t| t.finished_at.clone());
+        let (phase, message) = match status.phase.as_deref() {
+            Some("Running") => (Phase::Running, None),
+            Some("Succeeded") => (Phase::Succeeded, None),
+            Some("Failed") => failed_reason(pod),
+            _ => (Phase::Pending, pending_reason(pod)),
+        };
+        if let Some(n) = self.nodes.get_mut(id) {
+            n.host_node_name = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .or(n.host_node_name.take());
+            n.pod_ip = status.pod_ip.clone().or(n.pod_ip.take());
+            if exit_code.is_some() {
+                n.outputs.get_or_insert_with(Outputs::default).exit_code = exit_code;
+            }
+            if phase.is_completed() {
+                n.finished_at = finished_at.or(Some(self.now.into()));
+            }
+        }
+        self.set_phase(id, phase, message);
+    }
+
+    pub fn execute_suspend(
+        &mut self,
+        name: &str,
+        tmpl: &Template,
+        tname: Option<String>,
+        inputs: Vec<Parameter>,
+        scope: Scope,
+        opts: &Opts,
+    ) -> Option<String> {
+        let id = self.id(name);
+        if !self.nodes.contains_key(&id) {
+            if let Start::Wait = self.may_start(opts.on_exit) {
+                return None;
+            }
+            let display = Self::display_name(tmpl, &scope, opts);
+            self.init(NewNode {
+                name,
+                display,
+                type_: NodeType::Suspend,
+                phase: Phase::Running,
+                boundary: opts.boundary.clone(),
+                template: tname,
+                message: None,
+                hooked: opts.hooked,
+            });
+            if let Some(n) = self.nodes.get_mut(&id) {
+                n.inputs = (!inputs.is_empty()).then_some(Inputs { parameters: inputs });
+            }
+        }
+        if self.fulfilled(&id) {
+            return Some(id);
+        }
+        if let Some(why) = self.must_stop(opts.on_exit) {
+            self.set_phase(&id, Phase::Failed, Some(why));
+            return Some(id);
+        }
+        let started = self.nodes[&id]
+            .started_at
+            .clone()
+            .map(|t| t.0)
+            .unwrap_or(self.now);
+        if self.resume_at.is_some_and(|r| r >= started) {
+            self.set_phase(&id, Phase::Succeeded, Some("Resumed".into()));
+            return Some(id);
+        }
+        let wait = tmpl
+            .suspend
+            .as_ref()
+            .and_then(|s| s.duration.as_ref())
+            .map(|d| {
+                vars::replace(d.as_str(), &scope, Mode::Strict)
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| duration::parse(&d))
+            });
+        match wait {
+            Some(Ok(d)) if self.past(started, d) => self.set_phase(&id, Phase::Succeeded, None),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                self.set_phase(&id, Phase::Error, Some(format!("suspend.duration: {e}")))
+            }
+            None => {}
+        }
+        Some(id)
+    }
+}
+
+/// activeDeadlineSeconds of a template, once substituted.
+fn seconds(v: &IntOrString) -> Option<Duration> {
+    match v {
+        IntOrString::Int(n) => u64::try_from(*n).ok().map(Duration::from_secs),
+        IntOrString::String(s) => s.trim().parse::<u64>().ok().map(Duration::from_secs),
+    }
+}
+
+fn pending_reason(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    for c in status.container_statuses.iter().flatten() {
+        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = w.reason.clone().unwrap_or_default();
+            return Some(match &w.message {
+                Some(m) if !m.is_empty() => format!("{reason}: {m}"),
+                _ => reason,
+            })
+            .filter(|r| !r.is_empty());
+        }
+    }
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.reason.as_deref() == Some("Unschedulable"))
+        .map(|c| match &c.message {
+            Some(m) => format!("Unschedulable: {m}"),
+            None => "Unschedulable".into(),
+        })
+}
+
+/// Phase and message of a Failed pod, preferring (as upstream does) the
+/// pod's own message, then init containers, the main container, sidecars.
+fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
+    let status = pod.status.clone().unwrap_or_default();
+    if let Some(m) = status.message.filter(|m| !m.is_empty()) {
+        return (Phase::Failed, Some(m));
+    }
+    let describe = |c: &ContainerStatus| -> Option<String> {
+        let t = c.state.as_ref()?.terminated.as_ref()?;
+        if t.exit_code == 0 {
+            return None;
+        }
+        let mut msg = format!(
+            "{} (exit code {})",
+            t.reason.as_deref().unwrap_or("Error"),
+            t.exit_code
+        );
+        if let Some(m) = t.message.as_deref().filter(|m| !m.is_empty()) {
+            msg = format!("{msg}: {}", m.trim_end());
+        }
+        Some(format!("{}: {msg}", c.name))
+    };
+    for c in status.init_container_statuses.iter().flatten() {
+        if let Some(m) = describe(c) {
+            return (Phase::Error, Some(m));
+        }
+    }
+    let containers = status.container_statuses.unwrap_or_default();
+    for c in containers.iter().filter(|c| c.name == "main") {
+        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            return (
+                Phase::Error,
+                Some(format!(
+                    "Pod failed before main container starts due to {}: {}",
+                    w.reason.clone().unwrap_or_default(),
+                    w.message.clone().unwrap_or_default()
+                )),
+            );
+        }
+        if let Some(m) = describe(c) {
+            return (Phase::Failed, Some(m));
+        }
+    }
+    for c in containers.iter().filter(|c| c.name != "main") {
+        let code = c
+            .state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .map(|t| t.exit_code);
+        if !matches!(code, Some(137 | 143))
+            && let Some(m) = describe(c)
+        {
+            return (Phase::Failed, Some(m));
+        }
+    }
+    (
+        Phase::Failed,
+        Some("pod failed: main container did not complete successfully".into()),
+    )
+}

@@ -1,0 +1,189 @@
+//! The engine: a pure function from (workflow, observed pods, now) to the
+//! new status and the actions that bring the cluster in line with it. It
+//! does no I/O, so it can be tested in milliseconds and driven by a
+//! simulator; running it twice on its own output changes nothing.
+
+mod dag;
+mod execute;
+mod finish;
+mod leaf;
+mod loops;
+mod nodes;
+mod patch;
+mod pod;
+mod retry;
+pub mod sim;
+mod steps;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use argo_api::vars::Scope;
+use argo_api::workflow::{NodeStatus, Phase, Template, WorkflowSpec, WorkflowStatus};
+use argo_api::{Workflow, labels};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+
+/// Pods of one workflow, by name.
+pub type PodIndex = HashMap<String, Pod>;
+
+pub struct Input<'a> {
+    pub workflow: &'a Workflow,
+    pub pods: &'a PodIndex,
+    pub now: Timestamp,
+    /// Pods whose creation the apiserver refused for good (name -> why).
+    pub create_errors: &'a BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Output {
+    pub status: WorkflowStatus,
+    pub actions: Vec<Action>,
+    /// Reconcile again after this long (a backoff, a deadline...).
+    pub requeue_after: Option<Duration>,
+    /// Labels the Workflow object should carry.
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    CreatePod(Box<Pod>),
+    /// Stop or garbage-collect a pod.
+    DeletePod {
+        name: String,
+    },
+    /// The pod's outcome is in the status; stop watching it.
+    MarkPodCompleted {
+        name: String,
+    },
+    Event {
+        warning: bool,
+        reason: &'static str,
+        message: String,
+    },
+    /// The TTL strategy says the finished workflow should go.
+    DeleteWorkflow,
+}
+
+/// Whether new nodes may start.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Gate {
+    Open,
+    /// `spec.suspend`: nothing new starts; running pods carry on.
+    Suspended,
+    /// `spec.shutdown`: running pods stop; only Stop lets exit handlers run.
+    Shutdown {
+        terminate: bool,
+    },
+    /// The workflow's activeDeadlineSeconds has passed.
+    Deadline,
+}
+
+/// What happens to a node that wants to start now.
+pub(crate) enum Start {
+    Go,
+    Wait,
+    Fail(String),
+}
+
+pub(crate) struct Ctx<'a> {
+    pub wf: &'a Workflow,
+    pub name: &'a str,
+    pub spec: &'a WorkflowSpec,
+    pub templates: HashMap<&'a str, &'a Template>,
+    pub pods: &'a PodIndex,
+    pub now: Timestamp,
+    pub create_errors: &'a BTreeMap<String, String>,
+    pub nodes: BTreeMap<String, NodeStatus>,
+    pub actions: Vec<Action>,
+    pub requeue: Option<Duration>,
+    pub globals: Scope,
+    pub gate: Gate,
+    /// Pod nodes not yet finished, for workflow-level parallelism.
+    pub active_pods: i64,
+    /// Unfinished Pod/Steps/DAG nodes by boundary, for template parallelism.
+    pub active_children: HashMap<String, i64>,
+    /// `kubectl argo resume` time: suspend nodes started before it resume.
+    pub resume_at: Option<Timestamp>,
+}
+
+impl Ctx<'_> {
+    pub fn requeue_in(&mut self, d: Duration) {
+        let d = d.max(Duration::from_millis(100));
+        self.requeue = Some(self.requeue.map_or(d, |r| r.min(d)));
+    }
+
+    /// May a new node start in this context?
+    pub fn may_start(&self, on_exit: bool) -> Start {
+        match &self.gate {
+            Gate::Open => Start::Go,
+            Gate::Suspended => Start::Wait,
+            Gate::Shutdown { terminate: false } if on_exit => Start::Go,
+            Gate::Shutdown { terminate } => Start::Fail(shutdown_message(*terminate)),
+            Gate::Deadline if on_exit => Start::Go,
+            Gate::Deadline => Start::Fail("Max duration limit exceeded".into()),
+        }
+    }
+
+    /// Why a running node must stop now, if it must.
+    pub fn must_stop(&self, on_exit: bool) -> Option<String> {
+        match &self.gate {
+            Gate::Shutdown { terminate } if *terminate || !on_exit => {
+                Some(shutdown_message(*terminate))
+            }
+            Gate::Deadline if !on_exit => Some("Step exceeded its deadline".into()),
+            _ => None,
+        }
+    }
+}
+
+fn shutdown_message(terminate: bool) -> String {
+    format!(
+        "workflow shutdown with strategy: {}",
+        if terminate { "Terminate" } else { "Stop" }
+    )
+}
+
+/// Runs the engine once.
+pub fn reconcile(input: &Input) -> Output {
+    finish::reconcile(input)
+}
+
+/// The output for a workflow that cannot run at all: phase Error, with
+/// the reason, keeping whatever status it had.
+pub fn refuse(workflow_status: Option<&WorkflowStatus>, message: String, now: Timestamp) -> Output {
+    let mut status = workflow_status.cloned().unwrap_or_default();
+    let mut actions = Vec::new();
+    if !status.phase.is_some_and(Phase::is_completed) {
+        status.phase = Some(Phase::Error);
+        status.message = Some(message.clone());
+        status.started_at.get_or_insert(now.into());
+        status.finished_at = Some(now.into());
+        actions.push(Action::Event {
+            warning: true,
+            reason: "WorkflowFailed",
+            message,
+        });
+    }
+    let labels = finish::phase_labels(status.phase);
+    Output {
+        status,
+        actions,
+        requeue_after: None,
+        labels,
+    }
+}
+
+/// True when the workflow's outcome is final and recorded.
+pub fn is_finished(wf: &Workflow) -> bool {
+    wf.status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .is_some_and(Phase::is_completed)
+        && wf
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::COMPLETED))
+            .is_some_and(|v| v == "true")
+}

@@ -1,0 +1,330 @@
+//! A simulated cluster for the engine: pods move through their lifecycle
+//! as the local cluster's kwok stages move them (driven by the same
+//! `kwok.test/*` annotations), time is virtual, and every action the
+//! engine asks for is applied. Tests and benchmarks drive workflows to
+//! completion with it in milliseconds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use argo_api::Workflow;
+use argo_api::labels;
+use argo_api::workflow::Phase;
+use k8s_openapi::api::core::v1::{
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod,
+    PodStatus,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use super::{Action, Input, Output, PodIndex};
+
+pub struct Sim {
+    pub workflow: Workflow,
+    /// Every pod in the simulated cluster.
+    pub pods: PodIndex,
+    pub now: Timestamp,
+    /// Names of created pods, in order; a name twice would be a bug.
+    pub created: Vec<String>,
+    pub events: Vec<(bool, &'static str, String)>,
+    pub deleted_pods: Vec<String>,
+    pub workflow_deleted: bool,
+    /// How many times the engine ran.
+    pub reconciles: usize,
+    create_errors: BTreeMap<String, String>,
+    wake_at: Option<Timestamp>,
+}
+
+impl Sim {
+    pub fn new(mut workflow: Workflow) -> Sim {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().expect("valid timestamp");
+        let meta = &mut workflow.metadata;
+        meta.name.get_or_insert_with(|| "wf".into());
+        meta.namespace.get_or_insert_with(|| "default".into());
+        meta.uid
+            .get_or_insert_with(|| "00000000-0000-0000-0000-000000000001".into());
+        meta.creation_timestamp.get_or_insert(Time(now));
+        Sim {
+            workflow,
+            pods: HashMap::new(),
+            now,
+            created: vec![],
+            events: vec![],
+            deleted_pods: vec![],
+            workflow_deleted: false,
+            reconciles: 0,
+            create_errors: BTreeMap::new(),
+            wake_at: None,
+        }
+    }
+
+    /// The pods the controller's watch would show: not yet marked completed.
+    pub fn visible_pods(&self) -> PodIndex {
+        self.pods
+            .iter()
+            .filter(|(_, p)| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::COMPLETED))
+                    .map(String::as_str)
+                    != Some("true")
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Runs the engine once and applies its output.
+    pub fn reconcile(&mut self) -> Output {
+        let pods = self.visible_pods();
+        let out = super::reconcile(&Input {
+            workflow: &self.workflow,
+            pods: &pods,
+            now: self.now,
+            create_errors: &self.create_errors,
+        });
+        self.reconciles += 1;
+        self.apply(&out);
+        out
+    }
+
+    fn apply(&mut self, out: &Output) {
+        self.workflow.status = Some(out.status.clone());
+        let wf_labels = self
+            .workflow
+            .metadata
+            .labels
+            .get_or_insert_with(BTreeMap::new);
+        wf_labels.extend(out.labels.clone());
+        self.wake_at = out.requeue_after.and_then(|d| self.now.checked_add(d).ok());
+        for a in &out.actions {
+            match a {
+                Action::CreatePod(pod) => {
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    if !self.pods.contains_key(&name) && !self.create_errors.contains_key(&name) {
+                        self.created.push(name.clone());
+                        let mut pod = (**pod).clone();
+                        pod.status = Some(PodStatus {
+                            phase: Some("Pending".into()),
+                            ..Default::default()
+                        });
+                        pod.metadata.creation_timestamp = Some(Time(self.now));
+                        self.pods.insert(name, pod);
+                    }
+                }
+                Action::DeletePod { name } => {
+                    if self.pods.remove(name).is_some() {
+                        self.deleted_pods.push(name.clone());
+                    }
+                }
+                Action::MarkPodCompleted { name } => {
+                    if let Some(p) = self.pods.get_mut(name) {
+                        p.metadata
+                            .labels
+                            .get_or_insert_with(BTreeMap::new)
+                            .insert(labels::COMPLETED.into(), "true".into());
+                    }
+                }
+                Action::Event {
+                    warning,
+                    reason,
+                    message,
+                } => self.events.push((*warning, reason, message.clone())),
+                Action::DeleteWorkflow => self.workflow_deleted = true,
+            }
+        }
+    }
+
+    pub fn phase(&self) -> Option<Phase> {
+        self.workflow.status.as_ref().and_then(|s| s.phase)
+    }
+
+    /// Moves every pod forward to `now` as kwok would.
+    fn progress_pods(&mut self) {
+        let now = self.now;
+        for pod in self.pods.values_mut() {
+            let status = pod.status.get_or_insert_with(Default::default);
+            match status.phase.as_deref() {
+                Some("Pending") => {
+                    status.phase = Some("Running".into());
+                    status.start_time = Some(Time(now));
+                    status.container_statuses = Some(
+                        pod.spec
+                            .iter()
+                            .flat_map(|s| &s.containers)
+                            .map(|c| ContainerStatus {
+                                name: c.name.clone(),
+                                ready: true,
+                                state: Some(ContainerState {
+                                    running: Some(ContainerStateRunning {
+                                        started_at: Some(Time(now)),
+                                    }),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    );
+                }
+                Some("Running") => {
+                    let plan = Plan::of(pod);
+                    let status = pod.status.as_mut().expect("set above");
+                    let started = status.start_time.as_ref().map(|t| t.0).unwrap_or(now);
+                    if now.duration_since(started).as_secs_f64() + 1e-9
+                        < plan.duration.as_secs_f64()
+                    {
+                        continue;
+                    }
+                    status.phase = Some(
+                        if plan.exit_code == 0 {
+                            "Succeeded"
+                        } else {
+                            "Failed"
+                        }
+                        .into(),
+                    );
+                    for c in status.container_statuses.iter_mut().flatten() {
+                        c.ready = false;
+                        c.state = Some(ContainerState {
+                            terminated: Some(ContainerStateTerminated {
+                                exit_code: plan.exit_code,
+                                reason: Some(
+                                    if plan.exit_code == 0 {
+                                        "Completed"
+                                    } else {
+                                        "Error"
+                                    }
+                                    .into(),
+                                ),
+                                message: plan.message.clone(),
+                                started_at: Some(Time(started)),
+                                finished_at: Some(Time(now)),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// When the next pod will finish.
+    fn next_pod_event(&self) -> Option<Timestamp> {
+        self.pods
+            .values()
+            .filter_map(|p| {
+                let s = p.status.as_ref()?;
+                match s.phase.as_deref() {
+                    Some("Pending") => Some(self.now),
+                    Some("Running") => {
+                        let started = s.start_time.as_ref()?.0;
+                        started.checked_add(Plan::of(p).duration).ok()
+                    }
+                    _ => None,
+                }
+            })
+            .min()
+    }
+
+    /// Runs until the workflow finishes (or `limit` reconciles pass) and
+    /// returns its phase. Time jumps to the next thing that can happen.
+    pub fn run(&mut self, limit: usize) -> Option<Phase> {
+        for _ in 0..limit {
+            let before = self.workflow.status.clone();
+            let out = self.reconcile();
+            if self.phase().is_some_and(Phase::is_completed)
+                && out
+                    .actions
+                    .iter()
+                    .all(|a| !matches!(a, Action::DeletePod { .. }))
+            {
+                return self.phase();
+            }
+            let changed = before.as_ref() != Some(&out.status)
+                || out
+                    .actions
+                    .iter()
+                    .any(|a| matches!(a, Action::CreatePod(_)));
+            if changed {
+                self.progress_pods_if_due();
+                continue;
+            }
+            let next = [self.next_pod_event(), self.wake_at]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t > self.now => self.now = t,
+                Some(_) => {}
+                None => return self.phase(),
+            }
+            self.progress_pods();
+        }
+        self.phase()
+    }
+
+    fn progress_pods_if_due(&mut self) {
+        if self.next_pod_event().is_some_and(|t| t <= self.now) {
+            self.progress_pods();
+        }
+    }
+
+    /// Advances virtual time, moving pods along.
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now.checked_add(d).unwrap_or(self.now);
+        self.progress_pods();
+    }
+
+    /// The node with this display name, for assertions.
+    pub fn node(&self, display: &str) -> Option<&argo_api::workflow::NodeStatus> {
+        self.workflow
+            .status
+            .as_ref()?
+            .nodes
+            .values()
+            .find(|n| n.display_name == display)
+    }
+
+    /// Makes the apiserver refuse a pod for good.
+    pub fn refuse_pod(&mut self, name: &str, why: &str) {
+        self.create_errors.insert(name.into(), why.into());
+    }
+}
+
+/// What a pod does, from its `kwok.test/*` annotations.
+struct Plan {
+    duration: Duration,
+    exit_code: i32,
+    message: Option<String>,
+}
+
+impl Plan {
+    fn of(pod: &Pod) -> Plan {
+        let a = pod.metadata.annotations.clone().unwrap_or_default();
+        Plan {
+            duration: a
+                .get("kwok.test/duration")
+                .and_then(|d| argo_api::duration::parse(d).ok())
+                .unwrap_or(Duration::from_secs(1)),
+            exit_code: exit_code(
+                a.get("kwok.test/exit-code")
+                    .map(String::as_str)
+                    .unwrap_or("0"),
+                a.get("kwok.test/attempt")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
+            ),
+            message: a.get("kwok.test/message").cloned(),
+        }
+    }
+}
+
+/// Item `attempt` of a comma-separated list of exit codes, the last one
+/// past the end: the same rule as the local cluster's kwok stage.
+fn exit_code(codes: &str, attempt: usize) -> i32 {
+    let codes: Vec<&str> = codes.split(',').collect();
+    let code = codes.get(attempt).or(codes.last()).copied().unwrap_or("0");
+    code.trim().parse().unwrap_or(0)
+}

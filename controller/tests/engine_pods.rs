@@ -1,0 +1,141 @@
+//! The pods the engine renders: names, labels, annotations, owner, and
+//! everything templates pass through.
+
+mod common;
+
+use argo_api::names;
+use argo_controller::engine::Action;
+use common::*;
+
+const WF: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: pods, namespace: ns1, uid: uid-1}
+spec:
+  entrypoint: main
+  serviceAccountName: wf-sa
+  nodeSelector: {disk: ssd}
+  imagePullSecrets: [{name: regcred}]
+  podMetadata: {labels: {team: a}, annotations: {note: wf}}
+  volumes: [{name: shared, emptyDir: {}}]
+  podSpecPatch: '{"containers":[{"name":"main","env":[{"name":"FROM_WF","value":"{{workflow.name}}"}]}]}'
+  templates:
+  - name: main
+    metadata: {labels: {role: worker}, annotations: {kwok.test/duration: 2s}}
+    serviceAccountName: tmpl-sa
+    nodeSelector: {zone: z1}
+    tolerations: [{key: dedicated, operator: Exists}]
+    securityContext: {runAsNonRoot: true}
+    activeDeadlineSeconds: 30
+    podSpecPatch: |
+      containers:
+      - name: main
+        resources: {limits: {cpu: "2"}}
+    initContainers: [{name: init, image: busybox, mirrorVolumeMounts: true}]
+    sidecars: [{name: proxy, image: envoy}]
+    container:
+      name: ignored
+      image: alpine
+      resources: {limits: {memory: 64Mi}}
+      volumeMounts: [{name: shared, mountPath: /shared}]
+"#;
+
+#[test]
+fn pods_carry_upstream_names_labels_annotations_and_owner() {
+    let mut s = sim(WF);
+    let out = s.reconcile();
+    let pod = out
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::CreatePod(p) => Some(p),
+            _ => None,
+        })
+        .unwrap();
+    let meta = &pod.metadata;
+    assert_eq!(
+        meta.name.as_deref(),
+        Some("pods"),
+        "the root node's pod is named after the workflow"
+    );
+    assert_eq!(meta.namespace.as_deref(), Some("ns1"));
+    let labels = meta.labels.as_ref().unwrap();
+    assert_eq!(labels["workflows.argoproj.io/workflow"], "pods");
+    assert_eq!(labels["workflows.argoproj.io/completed"], "false");
+    assert_eq!(labels["team"], "a");
+    assert_eq!(labels["role"], "worker");
+    let ann = meta.annotations.as_ref().unwrap();
+    assert_eq!(ann["workflows.argoproj.io/node-name"], "pods");
+    assert_eq!(ann["workflows.argoproj.io/node-id"], "pods");
+    assert_eq!(ann["note"], "wf");
+    let owner = &meta.owner_references.as_ref().unwrap()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()),
+        ("Workflow", "pods", "uid-1")
+    );
+    assert_eq!(owner.controller, Some(true));
+
+    let spec = pod.spec.as_ref().unwrap();
+    assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
+    assert_eq!(spec.service_account_name.as_deref(), Some("tmpl-sa"));
+    let sel = spec.node_selector.as_ref().unwrap();
+    assert_eq!((sel["disk"].as_str(), sel["zone"].as_str()), ("ssd", "z1"));
+    assert_eq!(spec.image_pull_secrets.as_ref().unwrap()[0].name, "regcred");
+    assert_eq!(
+        spec.tolerations.as_ref().unwrap()[0].key.as_deref(),
+        Some("dedicated")
+    );
+    assert_eq!(
+        spec.security_context.as_ref().unwrap().run_as_non_root,
+        Some(true)
+    );
+    assert_eq!(spec.active_deadline_seconds, Some(30));
+    assert_eq!(spec.volumes.as_ref().unwrap()[0].name, "shared");
+    let names: Vec<_> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["main", "proxy"]);
+    let main = &spec.containers[0];
+    let limits = main.resources.as_ref().unwrap().limits.as_ref().unwrap();
+    assert_eq!(limits["memory"].0, "64Mi");
+    assert_eq!(
+        limits["cpu"].0, "2",
+        "template podSpecPatch merged into main"
+    );
+    assert_eq!(
+        main.env.as_ref().unwrap()[0].value.as_deref(),
+        Some("pods"),
+        "workflow podSpecPatch, substituted"
+    );
+    let init = &spec.init_containers.as_ref().unwrap()[0];
+    assert_eq!(
+        init.volume_mounts.as_ref().unwrap()[0].mount_path,
+        "/shared",
+        "mirrorVolumeMounts"
+    );
+}
+
+#[test]
+fn child_pods_are_named_workflow_template_hash() {
+    let s = run(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: names}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps: [[{name: a, template: echo-it}]]
+  - name: echo-it
+    container: {image: alpine}
+"#)
+    .0;
+    let n = node(&s, "a");
+    assert_eq!(
+        n.pod_name.as_deref(),
+        Some(format!("names-echo-it-{}", names::fnv32a("names[0].a")).as_str())
+    );
+    let pod = &s.pods[n.pod_name.as_deref().unwrap()];
+    assert_eq!(
+        pod.metadata.annotations.as_ref().unwrap()["workflows.argoproj.io/node-id"],
+        n.id
+    );
+}

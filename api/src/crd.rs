@@ -21,8 +21,12 @@ pub fn workflow() -> CustomResourceDefinition {
         if let Some(schema) = version.schema.as_mut() {
             let mut root = serde_json::to_value(&schema.open_api_v3_schema)
                 .expect("a generated schema serializes");
-            if let Some(spec) = root.pointer_mut("/properties/spec") {
-                preserve_unknown_fields(spec);
+            // The status keeps them too, so that fields written by a newer
+            // controller survive an older CRD.
+            for part in ["/properties/spec", "/properties/status"] {
+                if let Some(schema) = root.pointer_mut(part) {
+                    preserve_unknown_fields(schema);
+                }
             }
             schema.open_api_v3_schema =
                 serde_json::from_value(root).expect("a generated schema deserializes");

@@ -2,3 +2,4 @@
 //! observes the cluster and applies the engine's decisions.
 
 pub mod engine;
+pub mod shell;

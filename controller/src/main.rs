@@ -1,13 +1,26 @@
-//! `argo-controller`: runs Workflows as Pods.
+//! `argo-controller`: runs Argo-compatible Workflows as Pods.
 
 use clap::Parser;
 
-#[derive(Debug, Parser)]
-#[command(name = "argo-controller", version = argo_api::VERSION, about = "Runs Argo-compatible Workflows as Pods")]
-struct Args {}
-
-fn main() -> std::process::ExitCode {
-    let _args = Args::parse();
-    eprintln!("argo-controller: the reconcile loop is not built yet (issue #3)");
-    std::process::ExitCode::FAILURE
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = argo_controller::shell::Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(args.log.as_str())
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+    if rustls::crypto::ring::default_provider()
+        .install_default()
+        .is_err()
+    {
+        tracing::debug!("a rustls crypto provider was already installed");
+    }
+    match argo_controller::shell::run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "argo-controller stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -413,16 +413,25 @@ fn collect_pods(input: &Input, out: &mut Output) {
     let wf_phase = out.status.phase;
     let wf_done = wf_phase.is_some_and(Phase::is_completed);
     let wf_finished = out.status.finished_at.as_ref().map(|t| t.0);
-    let by_pod: HashMap<&str, &NodeStatus> = out
+    let wf_name = input.workflow.metadata.name.as_deref().unwrap_or_default();
+    // The name is derived when absent (e.g. pruned by an older CRD schema):
+    // a pod must never look ownerless because a field went missing.
+    let by_pod: HashMap<String, &NodeStatus> = out
         .status
         .nodes
         .values()
-        .filter_map(|n| n.pod_name.as_deref().map(|p| (p, n)))
+        .filter(|n| n.type_ == NodeType::Pod)
+        .map(|n| {
+            let pod = n.pod_name.clone().unwrap_or_else(|| {
+                argo_api::names::pod_name(wf_name, &n.name, n.template_name.as_deref())
+            });
+            (pod, n)
+        })
         .collect();
     let mut actions = Vec::new();
     let mut wait: Option<Duration> = None;
     for (pod_name, pod) in input.pods.iter() {
-        let node = by_pod.get(pod_name.as_str());
+        let node = by_pod.get(pod_name);
         let node_done = node.is_some_and(|n| n.phase.is_completed());
         if !node_done {
             if wf_done {

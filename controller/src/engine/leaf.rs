@@ -176,11 +176,12 @@ impl Ctx<'_> {
     }
 
     fn pod_missing(&mut self, id: &str, pod_name: &str, tmpl: &Template, opts: &Opts) {
-        if let Some(err) = self.create_errors.get(pod_name) {
+        let failure = self.create_errors.get(pod_name).cloned();
+        if let Some(e) = failure.as_ref().filter(|e| e.permanent) {
             self.set_phase(
                 id,
                 Phase::Error,
-                Some(format!("failed to create pod {pod_name}: {err}")),
+                Some(format!("failed to create pod {pod_name}: {}", e.message)),
             );
             return;
         }
@@ -188,23 +189,37 @@ impl Ctx<'_> {
         let created = node.started_at.clone().map(|t| t.0).unwrap_or(self.now);
         let young =
             self.now.duration_since(created) < POD_APPEAR_GRACE.try_into().unwrap_or_default();
-        if node.phase == Phase::Pending && young {
-            // Created but not yet seen (watch lag, or a crash before the
-            // create): creating again is idempotent, the name is fixed.
-            let name = node.name.clone();
-            let tname = node.template_name.clone();
-            if let Ok(pod) =
-                self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary)
-            {
-                self.actions.push(Action::CreatePod(Box::new(pod)));
+        match (node.phase == Phase::Pending && young, failure) {
+            (true, failure) => {
+                // Created but not yet seen (watch lag, a crash before the
+                // create, a passing apiserver error): creating again is
+                // idempotent, the name is fixed.
+                let name = node.name.clone();
+                let tname = node.template_name.clone();
+                if let Ok(pod) =
+                    self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary)
+                {
+                    self.actions.push(Action::CreatePod(Box::new(pod)));
+                }
+                if let Some(e) = failure {
+                    self.set_message(id, Some(format!("waiting to create pod: {}", e.message)));
+                }
+                self.requeue_in(Duration::from_secs(5));
             }
-            self.requeue_in(Duration::from_secs(5));
-        } else {
-            self.set_phase(
-                id,
-                Phase::Error,
-                Some(format!("pod {pod_name} was deleted before it finished")),
-            );
+            (false, Some(e)) => {
+                self.set_phase(
+                    id,
+                    Phase::Error,
+                    Some(format!("failed to create pod {pod_name}: {}", e.message)),
+                );
+            }
+            (false, None) => {
+                self.set_phase(
+                    id,
+                    Phase::Error,
+                    Some(format!("pod {pod_name} was deleted before it finished")),
+                );
+            }
         }
     }
 

@@ -31,8 +31,16 @@ pub struct Input<'a> {
     pub workflow: &'a Workflow,
     pub pods: &'a PodIndex,
     pub now: Timestamp,
-    /// Pods whose creation the apiserver refused for good (name -> why).
-    pub create_errors: &'a BTreeMap<String, String>,
+    /// Pods whose last create attempt failed (name -> why).
+    pub create_errors: &'a BTreeMap<String, CreateError>,
+}
+
+/// Why the apiserver did not create a pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateError {
+    pub message: String,
+    /// Retrying cannot help (the pod is invalid, or admission denied it).
+    pub permanent: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,7 +101,7 @@ pub(crate) struct Ctx<'a> {
     pub templates: HashMap<&'a str, &'a Template>,
     pub pods: &'a PodIndex,
     pub now: Timestamp,
-    pub create_errors: &'a BTreeMap<String, String>,
+    pub create_errors: &'a BTreeMap<String, CreateError>,
     pub nodes: BTreeMap<String, NodeStatus>,
     pub actions: Vec<Action>,
     pub requeue: Option<Duration>,

@@ -31,7 +31,7 @@ pub struct Sim {
     pub workflow_deleted: bool,
     /// How many times the engine ran.
     pub reconciles: usize,
-    create_errors: BTreeMap<String, String>,
+    create_errors: BTreeMap<String, super::CreateError>,
     wake_at: Option<Timestamp>,
 }
 
@@ -289,7 +289,13 @@ impl Sim {
 
     /// Makes the apiserver refuse a pod for good.
     pub fn refuse_pod(&mut self, name: &str, why: &str) {
-        self.create_errors.insert(name.into(), why.into());
+        self.create_errors.insert(
+            name.into(),
+            super::CreateError {
+                message: why.into(),
+                permanent: true,
+            },
+        );
     }
 }
 

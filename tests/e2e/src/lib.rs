@@ -2,6 +2,9 @@
 //! `tests/cluster/up`. Nothing here fakes the cluster: without one every
 //! test fails with a message saying how to start it.
 
+pub mod process;
+pub mod workflows;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;

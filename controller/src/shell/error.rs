@@ -1,0 +1,17 @@
+//! The controller's errors.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(#[from] kube::config::KubeconfigError),
+    #[error("kubeconfig: {0}")]
+    InferConfig(#[from] kube::config::InferConfigError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("workflow {0} has no name or namespace")]
+    Unnamed(String),
+}

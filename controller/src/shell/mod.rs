@@ -1,0 +1,186 @@
+//! The imperative shell around the engine: watches Workflows and their
+//! Pods with kube-runtime, runs the engine on each change, and applies what
+//! it decides. Only the replica holding the Lease reconciles.
+
+mod admin;
+pub mod args;
+mod error;
+mod leader;
+mod metrics;
+mod patch;
+mod reconcile;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Client, Config};
+use tokio::sync::watch;
+
+pub use args::Args;
+pub use error::Error;
+
+use self::metrics::Metrics;
+use self::reconcile::Shared;
+
+/// Builds a client from `--kubeconfig`/`--context`, else the environment.
+pub async fn client(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> Result<Client, Error> {
+    let options = KubeConfigOptions {
+        context: context.map(str::to_owned),
+        ..Default::default()
+    };
+    let config = match kubeconfig {
+        Some(path) => {
+            Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?
+        }
+        None if context.is_some() => Config::from_kubeconfig(&options).await?,
+        None => Config::infer().await?,
+    };
+    Ok(Client::try_from(config)?)
+}
+
+/// Runs the controller until the first shutdown signal.
+pub async fn run(args: Args) -> Result<(), Error> {
+    let client = client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(signals(stop_tx));
+
+    let state = admin::State::new(metrics.clone());
+    let listener = tokio::net::TcpListener::bind(&args.admin_address).await?;
+    tracing::info!(address = %listener.local_addr()?, "admin server listening");
+    tokio::spawn(admin::serve(listener, state.clone(), stop_rx.clone()));
+
+    let identity = args.identity();
+    let lease = leader::Lease::new(
+        client.clone(),
+        &args.lease_namespace,
+        &args.lease_name,
+        &identity,
+    );
+    if args.leader_elect {
+        state.set_role("standby");
+        if !lease.acquire(stop_rx.clone()).await? {
+            return Ok(());
+        }
+    }
+    tracing::info!(%identity, "leading: starting the workflow controller");
+    state.set_role("leader");
+    metrics.leader.set(1);
+    let (lost_tx, lost_rx) = watch::channel(false);
+    // Without election nothing can lose the lease: the sender lives on.
+    let (renewer, _unused_sender) = if args.leader_elect {
+        (
+            Some(tokio::spawn(lease.clone().keep(lost_tx, stop_rx.clone()))),
+            None,
+        )
+    } else {
+        (None, Some(lost_tx))
+    };
+    let result = controller(client, &args, metrics, state, stop_rx, lost_rx).await;
+    if let Some(r) = renewer {
+        r.abort();
+    }
+    if args.leader_elect {
+        lease.release().await;
+    }
+    result
+}
+
+async fn controller(
+    client: Client,
+    args: &Args,
+    metrics: Arc<Metrics>,
+    state: admin::State,
+    mut stop: watch::Receiver<bool>,
+    mut lost: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let ar = reconcile::workflow_resource();
+    let (wf_api, pod_api): (Api<DynamicObject>, Api<Pod>) = match &args.namespace {
+        Some(ns) => (
+            Api::namespaced_with(client.clone(), ns, &ar),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all_with(client.clone(), &ar), Api::all(client.clone())),
+    };
+    let (pod_store, pod_writer) = reflector::store::<Pod>();
+    // Only pods whose outcome is not yet recorded: the rest need no memory.
+    let pod_config = watcher::Config::default().labels(&format!(
+        "{},{}!=true",
+        argo_api::labels::WORKFLOW,
+        argo_api::labels::COMPLETED
+    ));
+    let pod_events = watcher(pod_api, pod_config)
+        .default_backoff()
+        .modify(reconcile::slim_pod)
+        .reflect(pod_writer)
+        .touched_objects();
+    let ctl = Controller::new_with(wf_api, watcher::Config::default(), ar.clone())
+        .owns_stream_with(pod_events, ())
+        .with_config(
+            ControllerConfig::default()
+                .concurrency(args.workers)
+                .debounce(Duration::from_millis(args.debounce_ms)),
+        );
+    let wf_store = ctl.store();
+    let pods_synced = state.set_stores(wf_store.clone(), pod_store.clone());
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "argo-controller".into(),
+            instance: Some(args.identity()),
+        },
+    );
+    let shared = Arc::new(Shared::new(
+        client,
+        pod_store,
+        pods_synced,
+        recorder,
+        metrics,
+        args.pod_create_concurrency,
+    ));
+    let shutdown = async move {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => tracing::info!("shutting down"),
+            _ = lost.wait_for(|l| *l) => tracing::error!("lost the leader lease; stopping"),
+        }
+    };
+    ctl.graceful_shutdown_on(shutdown)
+        .run(reconcile::reconcile, reconcile::error_policy, shared)
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "reconcile queue");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// The first SIGTERM/SIGINT asks everything to stop; a second one exits
+/// at once.
+async fn signals(stop: watch::Sender<bool>) {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        return;
+    };
+    for count in 0.. {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        if count > 0 {
+            tracing::warn!("second signal: exiting now");
+            std::process::exit(130);
+        }
+        let _ = stop.send(true);
+    }
+}

@@ -1,0 +1,384 @@
+//! One reconcile: read the workflow and its pods from the caches, run the
+//! engine, then write the status (conditional on the resourceVersion the
+//! engine saw, so a stale view is never written) and only then act on pods.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argo_api::{API_VERSION, labels};
+use futures::{StreamExt, stream};
+use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodSpec};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::controller::Action as Requeue;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::Store;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+use super::Error;
+use super::metrics::{Metrics, ResultLabel};
+use super::patch;
+use crate::engine::{self, Action, CreateError, Input, Output, PodIndex};
+
+pub fn workflow_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Workflow"),
+        "workflows",
+    )
+}
+
+pub struct Shared {
+    client: Client,
+    pods: Store<Pod>,
+    /// Set once the pod cache has its first full list: before that a
+    /// missing pod means nothing, so nothing is reconciled.
+    pods_synced: Arc<std::sync::atomic::AtomicBool>,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    create_concurrency: usize,
+    /// Failed pod creations by workflow (namespace/name), fed back to the
+    /// engine on the next pass.
+    create_errors: Mutex<HashMap<String, BTreeMap<String, CreateError>>>,
+}
+
+impl Shared {
+    pub fn new(
+        client: Client,
+        pods: Store<Pod>,
+        pods_synced: Arc<std::sync::atomic::AtomicBool>,
+        recorder: Recorder,
+        metrics: Arc<Metrics>,
+        create_concurrency: usize,
+    ) -> Shared {
+        Shared {
+            client,
+            pods,
+            pods_synced,
+            recorder,
+            metrics,
+            create_concurrency,
+            create_errors: Mutex::default(),
+        }
+    }
+
+    fn errors(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, CreateError>>> {
+        self.create_errors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Keeps what the engine reads of a pod; the rest would only cost memory.
+pub fn slim_pod(pod: &mut Pod) {
+    pod.metadata.managed_fields = None;
+    pod.metadata.annotations = None;
+    let node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+    pod.spec = Some(PodSpec {
+        node_name,
+        ..Default::default()
+    });
+}
+
+pub fn error_policy(wf: Arc<DynamicObject>, error: &Error, ctx: Arc<Shared>) -> Requeue {
+    tracing::warn!(workflow = %wf.name_any(), namespace = ?wf.namespace(), %error, "reconcile failed; retrying");
+    ctx.metrics
+        .reconciles
+        .get_or_create(&ResultLabel {
+            result: "error".into(),
+        })
+        .inc();
+    Requeue::requeue(Duration::from_secs(5))
+}
+
+pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Shared>) -> Result<Requeue, Error> {
+    let started = Instant::now();
+    let result = run(&obj, &ctx).await;
+    ctx.metrics
+        .reconcile_seconds
+        .observe(started.elapsed().as_secs_f64());
+    let label = if result.is_ok() { "ok" } else { "error" };
+    ctx.metrics
+        .reconciles
+        .get_or_create(&ResultLabel {
+            result: label.into(),
+        })
+        .inc();
+    result
+}
+
+async fn run(obj: &DynamicObject, ctx: &Shared) -> Result<Requeue, Error> {
+    if !ctx.pods_synced.load(std::sync::atomic::Ordering::Acquire) {
+        return Ok(Requeue::requeue(Duration::from_millis(200)));
+    }
+    let name = obj
+        .metadata
+        .name
+        .clone()
+        .ok_or_else(|| Error::Unnamed(format!("{:?}", obj.metadata)))?;
+    let namespace = obj
+        .metadata
+        .namespace
+        .clone()
+        .ok_or_else(|| Error::Unnamed(name.clone()))?;
+    if obj.metadata.deletion_timestamp.is_some() {
+        return Ok(Requeue::await_change());
+    }
+    let key = format!("{namespace}/{name}");
+    let raw = serde_json::to_value(obj)?;
+    let now = Timestamp::now();
+    let out = match argo_api::load::workflow(&raw) {
+        Ok(wf) => {
+            let pods = pods_of(&ctx.pods, &namespace, &name);
+            let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
+            engine::reconcile(&Input {
+                workflow: &wf,
+                pods: &pods,
+                now,
+                create_errors: &errors,
+            })
+        }
+        Err(e) => {
+            // The object is not one we can run; say why in its status.
+            let status = raw
+                .get("status")
+                .cloned()
+                .and_then(|s| serde_json::from_value(s).ok());
+            engine::refuse(
+                status.as_ref(),
+                format!("cannot run this workflow: {e}"),
+                now,
+            )
+        }
+    };
+    let completed = out
+        .status
+        .phase
+        .is_some_and(argo_api::workflow::Phase::is_completed);
+    apply(obj, &raw, &namespace, &name, &key, out, ctx)
+        .await
+        .inspect(|_| {
+            if completed {
+                ctx.errors().remove(&key);
+            }
+        })
+}
+
+fn pods_of(store: &Store<Pod>, namespace: &str, workflow: &str) -> PodIndex {
+    store
+        .state_filter(|p| {
+            p.metadata.namespace.as_deref() == Some(namespace)
+                && p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::WORKFLOW))
+                    .map(String::as_str)
+                    == Some(workflow)
+        })
+        .into_iter()
+        .map(|p| (p.name_any(), (*p).clone()))
+        .collect()
+}
+
+async fn apply(
+    obj: &DynamicObject,
+    raw: &Value,
+    namespace: &str,
+    name: &str,
+    key: &str,
+    out: Output,
+    ctx: &Shared,
+) -> Result<Requeue, Error> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), namespace, &workflow_resource());
+    let old_status = raw.get("status").cloned().unwrap_or(Value::Null);
+    let new_status = serde_json::to_value(&out.status)?;
+    if let Some(diff) = patch::diff(&old_status, &new_status) {
+        // The resourceVersion makes the write conditional: if the workflow
+        // changed since the engine looked, nothing is written and the
+        // reconcile runs again on the fresh object.
+        let body =
+            json!({"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": diff});
+        match api
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                return Ok(Requeue::requeue(Duration::from_millis(50)));
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Requeue::await_change()),
+            Err(e) => {
+                ctx.metrics.api_error("patch_status");
+                return Err(e.into());
+            }
+        }
+    }
+    let current = obj.metadata.labels.clone().unwrap_or_default();
+    if out.labels.iter().any(|(k, v)| current.get(k) != Some(v)) {
+        let body = json!({"metadata": {"labels": out.labels}});
+        if let Err(e) = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+        {
+            ctx.metrics.api_error("patch_workflow_labels");
+            tracing::warn!(workflow = %name, error = %e, "could not label the workflow");
+        }
+    }
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut creates = Vec::new();
+    let mut rest = Vec::new();
+    for action in out.actions {
+        match action {
+            Action::CreatePod(pod) => creates.push(*pod),
+            other => rest.push(other),
+        }
+    }
+    let create_failed = create_pods(&pods, creates, key, ctx).await;
+    for action in rest {
+        match action {
+            Action::CreatePod(_) => {}
+            Action::DeletePod { name: pod } => {
+                tracing::debug!(workflow = %name, %pod, "deleting pod");
+                match pods.delete(&pod, &DeleteParams::default()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => {
+                        ctx.metrics.api_error("delete_pod");
+                        tracing::warn!(%pod, error = %e, "could not delete pod");
+                    }
+                }
+            }
+            Action::MarkPodCompleted { name: pod } => {
+                let body = json!({"metadata": {"labels": {labels::COMPLETED: "true"}}});
+                match pods
+                    .patch(&pod, &PatchParams::default(), &Patch::Merge(&body))
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => {
+                        ctx.metrics.api_error("label_pod");
+                        tracing::warn!(%pod, error = %e, "could not label pod completed");
+                    }
+                }
+            }
+            Action::Event {
+                warning,
+                reason,
+                message,
+            } => publish(ctx, obj, warning, reason, message).await,
+            Action::DeleteWorkflow => {
+                tracing::info!(workflow = %name, %namespace, "deleting workflow: its TTL has passed");
+                match api.delete(name, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => {
+                        ctx.metrics.api_error("delete_workflow");
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(match (create_failed, out.requeue_after) {
+        (true, _) => Requeue::requeue(Duration::from_millis(200)),
+        (false, Some(d)) => Requeue::requeue(d),
+        (false, None) => Requeue::await_change(),
+    })
+}
+
+/// Creates pods concurrently. An existing pod is fine (names are fixed);
+/// any other failure is remembered for the engine. True if any failed.
+async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>, key: &str, ctx: &Shared) -> bool {
+    if pods.is_empty() {
+        return false;
+    }
+    let results: Vec<(String, Result<(), CreateError>)> = stream::iter(pods)
+        .map(|pod| async move {
+            let name = pod.name_any();
+            let r = match api.create(&PostParams::default(), &pod).await {
+                Ok(_) => {
+                    ctx.metrics.pods_created.inc();
+                    Ok(())
+                }
+                Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+                Err(kube::Error::Api(e)) => {
+                    ctx.metrics.api_error("create_pod");
+                    // Invalid pods and admission refusals will fail again;
+                    // quota and server trouble may pass.
+                    let permanent = matches!(e.code, 400 | 422)
+                        || (e.code == 403 && !e.message.contains("exceeded quota"));
+                    Err(CreateError {
+                        message: e.message,
+                        permanent,
+                    })
+                }
+                Err(e) => {
+                    ctx.metrics.api_error("create_pod");
+                    Err(CreateError {
+                        message: e.to_string(),
+                        permanent: false,
+                    })
+                }
+            };
+            (name, r)
+        })
+        .buffer_unordered(ctx.create_concurrency.max(1))
+        .collect()
+        .await;
+    let mut errors = ctx.errors();
+    let entry = errors.entry(key.to_owned()).or_default();
+    let mut failed = false;
+    for (name, r) in results {
+        match r {
+            Ok(()) => {
+                entry.remove(&name);
+            }
+            Err(e) => {
+                tracing::warn!(pod = %name, error = %e.message, permanent = e.permanent, "could not create pod");
+                entry.insert(name, e);
+                failed = true;
+            }
+        }
+    }
+    if entry.is_empty() {
+        errors.remove(key);
+    }
+    failed
+}
+
+async fn publish(ctx: &Shared, obj: &DynamicObject, warning: bool, reason: &str, message: String) {
+    let reference = ObjectReference {
+        api_version: Some(API_VERSION.into()),
+        kind: Some("Workflow".into()),
+        name: obj.metadata.name.clone(),
+        namespace: obj.metadata.namespace.clone(),
+        uid: obj.metadata.uid.clone(),
+        resource_version: obj.metadata.resource_version.clone(),
+        ..Default::default()
+    };
+    let mut note = message;
+    if note.len() > 1000 {
+        let mut cut = 1000;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+    }
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: reason.into(),
+        note: Some(note),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        ctx.metrics.api_error("publish_event");
+        tracing::warn!(error = %e, "could not publish event");
+    }
+}

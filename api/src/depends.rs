@@ -52,11 +52,7 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid depends expression {:?}: {}",
-            self.expression, self.reason
-        )
+        write!(f, "invalid depends expression {:?}: {}", self.expression, self.reason)
     }
 }
 
@@ -106,9 +102,7 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
             }
             c if c.is_ascii_alphanumeric() || c == '_' || c == '-' => {
                 let start = i;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '-')
-                {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
                     i += 1;
                 }
                 out.push(Token::Name(chars[start..i].iter().collect()));

@@ -51,11 +51,7 @@ impl Error {
 }
 
 fn join(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

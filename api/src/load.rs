@@ -33,10 +33,8 @@ pub fn documents(text: &str) -> Result<Vec<Document>> {
     let mut flush = |chunk: &mut String, line: usize| -> Result<()> {
         let value: Value = serde_yaml::from_str(chunk).map_err(|e| located(e, line))?;
         if !value.is_null() {
-            let first = chunk
-                .lines()
-                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                .unwrap_or(0);
+            let first =
+                chunk.lines().position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).unwrap_or(0);
             out.push(Document {
                 line: line + first,
                 value,
@@ -106,20 +104,14 @@ pub fn workflow(value: &Value) -> Result<Workflow> {
         };
         Some((spec?, status?))
     })
-    .map(|(metadata, (spec, status))| Workflow {
-        metadata,
-        spec,
-        status,
-    })
+    .map(|(metadata, (spec, status))| Workflow { metadata, spec, status })
 }
 
 /// A WorkflowProject from an API object, refusing fields it would drop.
 pub fn workflow_project(value: &Value) -> Result<WorkflowProject> {
-    resource(value, "WorkflowProject", |problems, obj| {
-        match obj.get("spec") {
-            Some(spec) => collect(strict::from_value(spec, "spec"), problems),
-            None => Some(Default::default()),
-        }
+    resource(value, "WorkflowProject", |problems, obj| match obj.get("spec") {
+        Some(spec) => collect(strict::from_value(spec, "spec"), problems),
+        None => Some(Default::default()),
     })
     .map(|(metadata, spec)| WorkflowProject { metadata, spec })
 }
@@ -140,36 +132,21 @@ fn resource<T>(
     let mut problems = Vec::new();
     match obj.get("apiVersion").and_then(Value::as_str) {
         Some(API_VERSION) => {}
-        Some(other) => problems.push(Problem::new(
-            "apiVersion",
-            format!("expected {API_VERSION:?}, found {other:?}"),
-        )),
+        Some(other) => problems.push(Problem::new("apiVersion", format!("expected {API_VERSION:?}, found {other:?}"))),
         None => problems.push(Problem::new("apiVersion", "required field is missing")),
     }
     match obj.get("kind").and_then(Value::as_str) {
         Some(k) if k == kind => {}
-        Some(other) => problems.push(Problem::new(
-            "kind",
-            format!("expected {kind:?}, found {other:?}"),
-        )),
+        Some(other) => problems.push(Problem::new("kind", format!("expected {kind:?}, found {other:?}"))),
         None => problems.push(Problem::new("kind", "required field is missing")),
     }
     for key in obj.keys() {
-        if !matches!(
-            key.as_str(),
-            "apiVersion" | "kind" | "metadata" | "spec" | "status"
-        ) {
-            problems.push(Problem::new(
-                key.clone(),
-                format!("unknown field `{key}` at the top level of a {kind}"),
-            ));
+        if !matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "spec" | "status") {
+            problems.push(Problem::new(key.clone(), format!("unknown field `{key}` at the top level of a {kind}")));
         }
     }
     let metadata = match obj.get("metadata") {
-        Some(m) => collect(
-            strict::from_value::<ObjectMeta>(m, "metadata"),
-            &mut problems,
-        ),
+        Some(m) => collect(strict::from_value::<ObjectMeta>(m, "metadata"), &mut problems),
         None => Some(ObjectMeta::default()),
     };
     let rest = body(&mut problems, obj);

@@ -3,9 +3,7 @@
 
 /// 32-bit FNV-1a, the hash upstream uses for node ids and pod names.
 pub fn fnv32a(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
+    s.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
 /// `<wf>-<fnv32a(nodeName)>`; the root node's id is the workflow name.
@@ -58,14 +56,8 @@ mod tests {
     fn ids_and_pod_names_follow_upstream() {
         assert_eq!(node_id("wf", "wf"), "wf");
         assert_eq!(node_id("wf", "wf.A"), format!("wf-{}", fnv32a("wf.A")));
-        assert_eq!(
-            pod_name("wf", "wf.A", Some("echo")),
-            format!("wf-echo-{}", fnv32a("wf.A"))
-        );
-        assert_eq!(
-            pod_name("wf", "wf.A", None),
-            format!("wf-{}", fnv32a("wf.A"))
-        );
+        assert_eq!(pod_name("wf", "wf.A", Some("echo")), format!("wf-echo-{}", fnv32a("wf.A")));
+        assert_eq!(pod_name("wf", "wf.A", None), format!("wf-{}", fnv32a("wf.A")));
         let long = "x".repeat(300);
         let name = pod_name(&long, "n", Some("t"));
         assert!(name.len() <= 253, "{}", name.len());

@@ -21,14 +21,8 @@ const UPSTREAM_FEATURES: &[(&str, &str)] = &[
     ("artifactRepositoryRef", "artifacts"),
     ("artifactGC", "artifacts"),
     ("templateRef", "templates by reference (WorkflowTemplate)"),
-    (
-        "workflowTemplateRef",
-        "templates by reference (WorkflowTemplate)",
-    ),
-    (
-        "synchronization",
-        "synchronization (mutexes and semaphores)",
-    ),
+    ("workflowTemplateRef", "templates by reference (WorkflowTemplate)"),
+    ("synchronization", "synchronization (mutexes and semaphores)"),
     ("memoize", "memoization"),
     ("metrics", "custom metrics"),
     ("hooks", "lifecycle hooks"),
@@ -127,15 +121,12 @@ fn is_empty(v: &Value) -> bool {
 
 fn unsupported(path: &str, key: &str) -> Problem {
     match UPSTREAM_FEATURES.iter().find(|(k, _)| *k == key) {
-        Some((_, feature)) => Problem::new(
-            path,
-            format!("field `{key}` is not supported yet (upstream Argo feature: {feature})"),
-        ),
+        Some((_, feature)) => {
+            Problem::new(path, format!("field `{key}` is not supported yet (upstream Argo feature: {feature})"))
+        }
         None => Problem::new(
             path,
-            format!(
-                "unknown field `{key}`: not a field of this object (check its spelling and indentation)"
-            ),
+            format!("unknown field `{key}`: not a field of this object (check its spelling and indentation)"),
         ),
     }
 }
@@ -172,10 +163,7 @@ mod tests {
             "templates": [{"name": "a", "container": {"image": "x", "imagee": "y"}}]
         }));
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(
-            p[0].starts_with("spec.templates[0].container.imagee: unknown field `imagee`"),
-            "{p:?}"
-        );
+        assert!(p[0].starts_with("spec.templates[0].container.imagee: unknown field `imagee`"), "{p:?}");
     }
 
     #[test]
@@ -195,14 +183,8 @@ mod tests {
             "templates": [{"name": "a", "bar": 2, "steps": [[{"name": "s", "template": "a", "baz": 3}]]}]
         }));
         assert_eq!(
-            p.iter()
-                .map(|s| s.split(':').next().unwrap_or_default())
-                .collect::<Vec<_>>(),
-            [
-                "spec.foo",
-                "spec.templates[0].bar",
-                "spec.templates[0].steps[0][0].baz"
-            ]
+            p.iter().map(|s| s.split(':').next().unwrap_or_default()).collect::<Vec<_>>(),
+            ["spec.foo", "spec.templates[0].bar", "spec.templates[0].steps[0][0].baz"]
         );
     }
 
@@ -210,17 +192,12 @@ mod tests {
     fn a_wrong_type_names_the_field() {
         let p = problems(json!({"templates": [{"name": "a", "parallelism": "lots"}]}));
         assert_eq!(p.len(), 1);
-        assert!(
-            p[0].starts_with("spec.templates[0].parallelism: invalid type"),
-            "{p:?}"
-        );
+        assert!(p[0].starts_with("spec.templates[0].parallelism: invalid type"), "{p:?}");
     }
 
     #[test]
     fn empty_and_null_values_are_not_losses() {
-        assert!(
-            problems(json!({"templates": [], "arguments": null, "unknownEmpty": {}})).is_empty()
-        );
+        assert!(problems(json!({"templates": [], "arguments": null, "unknownEmpty": {}})).is_empty());
     }
 
     #[test]
@@ -254,9 +231,7 @@ mod tests {
         let p = problems(json!({"arguments": {"parameters": [{"name": "n", "value": {"a": 1}}]}}));
         assert_eq!(p.len(), 1);
         assert!(
-            p[0].starts_with(
-                "spec.arguments.parameters[0].value: expected a string, number or boolean"
-            ),
+            p[0].starts_with("spec.arguments.parameters[0].value: expected a string, number or boolean"),
             "{p:?}"
         );
     }

@@ -28,14 +28,12 @@ impl Scope {
     /// This scope with `other`'s entries added (other wins).
     pub fn merged(&self, other: &Scope) -> Scope {
         let mut out = self.clone();
-        out.0
-            .extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.0.extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
     }
 
     pub fn extend(&mut self, other: &Scope) {
-        self.0
-            .extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.0.extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
 
@@ -67,9 +65,7 @@ pub fn tags(s: &str) -> Result<Vec<&str>, VarError> {
     let mut rest = s;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| VarError::Unterminated(s.to_owned()))?;
+        let end = after.find("}}").ok_or_else(|| VarError::Unterminated(s.to_owned()))?;
         out.push(after[..end].trim());
         rest = &after[end + 2..];
     }
@@ -173,18 +169,13 @@ mod tests {
 
     fn scope() -> Scope {
         let mut s = Scope::new();
-        s.set("workflow.name", "wf-1")
-            .set("inputs.parameters.msg", "hi \"there\"");
+        s.set("workflow.name", "wf-1").set("inputs.parameters.msg", "hi \"there\"");
         s
     }
 
     #[test]
     fn replaces_trimmed_tags() {
-        let out = replace(
-            "{{workflow.name}}: {{ inputs.parameters.msg }}",
-            &scope(),
-            Mode::Strict,
-        );
+        let out = replace("{{workflow.name}}: {{ inputs.parameters.msg }}", &scope(), Mode::Strict);
         assert_eq!(out.unwrap(), "wf-1: hi \"there\"");
     }
 
@@ -211,13 +202,9 @@ mod tests {
 
     #[test]
     fn values_are_walked_structurally() {
-        let mut v =
-            json!({"args": ["{{inputs.parameters.msg}}"], "n": 1, "{{workflow.name}}": "k"});
+        let mut v = json!({"args": ["{{inputs.parameters.msg}}"], "n": 1, "{{workflow.name}}": "k"});
         replace_value(&mut v, &scope(), Mode::Strict).unwrap();
-        assert_eq!(
-            v,
-            json!({"args": ["hi \"there\""], "n": 1, "{{workflow.name}}": "k"})
-        );
+        assert_eq!(v, json!({"args": ["hi \"there\""], "n": 1, "{{workflow.name}}": "k"}));
     }
 
     #[test]

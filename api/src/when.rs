@@ -31,9 +31,7 @@ enum Token {
     Close,
 }
 
-const OPS: [&str; 12] = [
-    "==", "!=", "<=", ">=", "=~", "!~", "&&", "||", "<", ">", "!", "-",
-];
+const OPS: [&str; 12] = ["==", "!=", "<=", ">=", "=~", "!~", "&&", "||", "<", ">", "!", "-"];
 
 fn tokenize(s: &str) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = s.chars().collect();
@@ -95,23 +93,7 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric()
         || matches!(
             c,
-            '_' | '-'
-                | '.'
-                | '/'
-                | ':'
-                | '@'
-                | '+'
-                | '%'
-                | '#'
-                | '$'
-                | '*'
-                | '?'
-                | ','
-                | '['
-                | ']'
-                | '{'
-                | '}'
-                | '^'
+            '_' | '-' | '.' | '/' | ':' | '@' | '+' | '%' | '#' | '$' | '*' | '?' | ',' | '[' | ']' | '{' | '}' | '^'
         )
 }
 
@@ -167,10 +149,7 @@ impl Parser {
 
     fn cmp(&mut self) -> Result<Value, String> {
         let left = self.unary()?;
-        let Some(op) = self
-            .peek_op()
-            .filter(|op| !matches!(*op, "&&" | "||" | "!"))
-        else {
+        let Some(op) = self.peek_op().filter(|op| !matches!(*op, "&&" | "||" | "!")) else {
             return Ok(left);
         };
         self.pos += 1;
@@ -219,8 +198,7 @@ fn compare(op: &str, a: &Value, b: &Value) -> Result<bool, String> {
         ("==", x, y) => loose_eq(x, y),
         ("!=", x, y) => !loose_eq(x, y),
         ("=~" | "!~", x, Str(pattern)) => {
-            let re = regex::Regex::new(pattern)
-                .map_err(|e| format!("invalid regular expression {pattern:?}: {e}"))?;
+            let re = regex::Regex::new(pattern).map_err(|e| format!("invalid regular expression {pattern:?}: {e}"))?;
             re.is_match(&plain(x)) == (op == "=~")
         }
         (_, Num(x), Num(y)) => match op {

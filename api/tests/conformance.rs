@@ -30,10 +30,7 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             yaml_files(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
             out.push(p);
         }
     }
@@ -48,18 +45,13 @@ fn upstream_examples_parse_or_name_the_unsupported_field() {
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("example is readable");
-        let docs =
-            load::documents(&text).unwrap_or_else(|e| panic!("{}: not YAML: {e}", file.display()));
+        let docs = load::documents(&text).unwrap_or_else(|e| panic!("{}: not YAML: {e}", file.display()));
         for doc in docs.iter().filter(|d| d.kind() == Some("Workflow")) {
             match load::workflow(&doc.value) {
                 Ok(_) => parsed += 1,
                 Err(e) => {
                     refused += 1;
-                    println!(
-                        "refused {}:{}: {e}",
-                        file.strip_prefix(&dir).unwrap_or(file).display(),
-                        doc.line
-                    );
+                    println!("refused {}:{}: {e}", file.strip_prefix(&dir).unwrap_or(file).display(), doc.line);
                     assert!(!e.problems().is_empty(), "{}: {e}", file.display());
                     for p in e.problems() {
                         assert!(
@@ -82,9 +74,5 @@ fn upstream_examples_parse_or_name_the_unsupported_field() {
     // Most upstream examples use only what the types cover; a drop here
     // means a supported field stopped parsing.
     assert!(parsed >= 90, "only {parsed} examples parsed");
-    assert!(
-        parsed + refused >= 190,
-        "found only {} Workflows",
-        parsed + refused
-    );
+    assert!(parsed + refused >= 190, "found only {} Workflows", parsed + refused);
 }

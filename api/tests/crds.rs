@@ -8,12 +8,8 @@ fn committed_crds_match_the_types() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/crds");
     for (file, crd) in argo_api::crd::all() {
         let path = dir.join(file);
-        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run `cargo run -p argo-api --bin crdgen`",
-                path.display()
-            )
-        });
+        let committed = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run `cargo run -p argo-api --bin crdgen`", path.display()));
         assert!(
             committed == argo_api::crd::to_yaml(&crd),
             "{} differs from the generated CRD; run `cargo run -p argo-api --bin crdgen` and commit it",

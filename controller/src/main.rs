@@ -10,10 +10,7 @@ async fn main() -> std::process::ExitCode {
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();
-    if rustls::crypto::ring::default_provider()
-        .install_default()
-        .is_err()
-    {
+    if rustls::crypto::ring::default_provider().install_default().is_err() {
         tracing::debug!("a rustls crypto provider was already installed");
     }
     match argo_controller::shell::run(args).await {

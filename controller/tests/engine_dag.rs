@@ -42,15 +42,9 @@ fn diamond_runs_in_dependency_order_and_links_nodes_like_upstream() {
     assert_eq!(c.children, vec![d.id.clone()]);
     assert_eq!(root.outbound_nodes, vec![d.id.clone()]);
     assert_eq!(a.name, "diamond.A");
-    assert_eq!(
-        a.id,
-        format!("diamond-{}", argo_api::names::fnv32a("diamond.A"))
-    );
+    assert_eq!(a.id, format!("diamond-{}", argo_api::names::fnv32a("diamond.A")));
     assert_eq!(a.boundary_id.as_deref(), Some("diamond"));
-    assert_eq!(
-        s.workflow.status.as_ref().unwrap().progress.as_deref(),
-        Some("4/4")
-    );
+    assert_eq!(s.workflow.status.as_ref().unwrap().progress.as_deref(), Some("4/4"));
     assert_no_duplicate_pods(&s);
 }
 
@@ -115,18 +109,8 @@ spec:
     assert_eq!(phase, Phase::Failed);
     assert_eq!(phase_of(&s, "D"), Phase::Succeeded);
     assert_eq!(phase_of(&s, "G"), Phase::Omitted);
-    let msg = s
-        .workflow
-        .status
-        .as_ref()
-        .unwrap()
-        .message
-        .clone()
-        .unwrap_or_default();
-    assert!(
-        msg.contains("task 'cof.G' failed") || msg.contains("cof.E"),
-        "{msg}"
-    );
+    let msg = s.workflow.status.as_ref().unwrap().message.clone().unwrap_or_default();
+    assert!(msg.contains("task 'cof.G' failed") || msg.contains("cof.E"), "{msg}");
 }
 
 fn fail_fast(enabled: bool) -> String {
@@ -220,12 +204,7 @@ spec:
     metadata: {annotations: {kwok.test/exit-code: "1"}}
     container: {image: alpine}
 "#);
-    assert_eq!(
-        phase,
-        Phase::Succeeded,
-        "{:?}",
-        s.workflow.status.as_ref().unwrap().message
-    );
+    assert_eq!(phase, Phase::Succeeded, "{:?}", s.workflow.status.as_ref().unwrap().message);
     assert_eq!(phase_of(&s, "A"), Phase::Failed);
     assert_eq!(phase_of(&s, "B"), Phase::Succeeded);
 }
@@ -264,16 +243,10 @@ spec:
     let item = node(&s, "B(1:y)");
     assert_eq!(item.name, "nest.B(1:y)");
     let i2 = node(&s, "I2");
-    assert!(
-        i2.children.contains(&group.id),
-        "B hangs off the inner DAG's outbound node"
-    );
+    assert!(i2.children.contains(&group.id), "B hangs off the inner DAG's outbound node");
     assert!(started(item) >= finished(i2));
     let pod = &s.pods[item.pod_name.as_deref().unwrap()];
-    assert_eq!(
-        pod.spec.as_ref().unwrap().containers[0].args.as_deref(),
-        Some(&["y".to_string()][..])
-    );
+    assert_eq!(pod.spec.as_ref().unwrap().containers[0].args.as_deref(), Some(&["y".to_string()][..]));
 }
 
 #[test]

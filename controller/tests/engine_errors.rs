@@ -28,19 +28,13 @@ spec:
     let msg = s.workflow.status.as_ref().unwrap().message.clone().unwrap();
     assert!(msg.starts_with("invalid workflow: "), "{msg}");
     assert!(
-        msg.contains(
-            "spec.templates[0].dag.tasks[1].template: template \"missing\" does not exist"
-        ),
+        msg.contains("spec.templates[0].dag.tasks[1].template: template \"missing\" does not exist"),
         "{msg}"
     );
     assert!(msg.contains("dependency cycle: A -> B -> A"), "{msg}");
     assert!(msg.contains("spec.templates[1].container.args[0]"), "{msg}");
     assert!(s.created.is_empty());
-    assert!(
-        s.events
-            .iter()
-            .any(|(w, r, _)| *w && *r == "WorkflowFailed")
-    );
+    assert!(s.events.iter().any(|(w, r, _)| *w && *r == "WorkflowFailed"));
 }
 
 #[test]
@@ -59,9 +53,7 @@ spec:
     assert_eq!(phase, Phase::Error);
     let msg = s.workflow.status.as_ref().unwrap().message.clone().unwrap();
     assert!(
-        msg.contains(
-            "spec.templates[0].outputs.parameters: output parameters are not supported yet"
-        ),
+        msg.contains("spec.templates[0].outputs.parameters: output parameters are not supported yet"),
         "{msg}"
     );
 }
@@ -135,32 +127,16 @@ spec:
     s.pods.clear();
     assert_eq!(s.run(100), Some(Phase::Error));
     assert_eq!(s.created.len(), 1);
-    assert!(
-        node(&s, "del")
-            .message
-            .as_deref()
-            .unwrap()
-            .contains("was deleted")
-    );
+    assert!(node(&s, "del").message.as_deref().unwrap().contains("was deleted"));
 }
 
 #[test]
 fn refuse_keeps_the_status_and_names_the_problem() {
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
-    let out = engine::refuse(
-        None,
-        "spec.templates[0].synchronization: not supported".into(),
-        now,
-    );
+    let out = engine::refuse(None, "spec.templates[0].synchronization: not supported".into(), now);
     assert_eq!(out.status.phase, Some(Phase::Error));
-    assert_eq!(
-        out.status.message.as_deref(),
-        Some("spec.templates[0].synchronization: not supported")
-    );
-    assert!(matches!(
-        out.actions[0],
-        Action::Event { warning: true, .. }
-    ));
+    assert_eq!(out.status.message.as_deref(), Some("spec.templates[0].synchronization: not supported"));
+    assert!(matches!(out.actions[0], Action::Event { warning: true, .. }));
     assert_eq!(out.labels["workflows.argoproj.io/completed"], "true");
 }
 

@@ -28,12 +28,7 @@ spec:
     assert_eq!(n.message.as_deref(), Some("Step exceeded its deadline"));
     assert_eq!(s.deleted_pods.len(), 1, "the running pod is stopped");
     let st = s.workflow.status.as_ref().unwrap();
-    let took = st
-        .finished_at
-        .as_ref()
-        .unwrap()
-        .0
-        .duration_since(st.started_at.as_ref().unwrap().0);
+    let took = st.finished_at.as_ref().unwrap().0.duration_since(st.started_at.as_ref().unwrap().0);
     assert!((took.as_secs_f64() - 5.0).abs() < 0.5, "{took}");
 }
 
@@ -63,31 +58,15 @@ spec:
 "#);
     assert_eq!(phase, Phase::Succeeded);
     let ads = node(&s, "ads");
-    assert_eq!(
-        ads.message.as_deref(),
-        Some("Pod was active on the node longer than the specified deadline")
-    );
-    assert_eq!(
-        phase_of(&s, "quick"),
-        Phase::Succeeded,
-        "2s fits in a 4s timeout"
-    );
-    let pod = &s
-        .pods
-        .values()
-        .find(|p| p.metadata.name.as_deref() == node(&s, "quick").pod_name.as_deref());
-    assert!(
-        pod.is_none() || pod.unwrap().spec.as_ref().unwrap().active_deadline_seconds == Some(4)
-    );
+    assert_eq!(ads.message.as_deref(), Some("Pod was active on the node longer than the specified deadline"));
+    assert_eq!(phase_of(&s, "quick"), Phase::Succeeded, "2s fits in a 4s timeout");
+    let pod = &s.pods.values().find(|p| p.metadata.name.as_deref() == node(&s, "quick").pod_name.as_deref());
+    assert!(pod.is_none() || pod.unwrap().spec.as_ref().unwrap().active_deadline_seconds == Some(4));
 }
 
 #[test]
 fn parallelism_never_lets_more_pods_run_than_the_limit() {
-    for (wf_limit, tmpl_limit, expect) in [
-        (Some(2), None, 2),
-        (None, Some(3), 3),
-        (Some(1), Some(3), 1),
-    ] {
+    for (wf_limit, tmpl_limit, expect) in [(Some(2), None, 2), (None, Some(3), 3), (Some(1), Some(3), 1)] {
         let yaml = format!(
             r#"
 apiVersion: argoproj.io/v1alpha1
@@ -105,12 +84,8 @@ spec:
     metadata: {{annotations: {{kwok.test/duration: 3s}}}}
     container: {{image: alpine}}
 "#,
-            wf_limit
-                .map(|l| format!("parallelism: {l}"))
-                .unwrap_or_default(),
-            tmpl_limit
-                .map(|l| format!("parallelism: {l}"))
-                .unwrap_or_default(),
+            wf_limit.map(|l| format!("parallelism: {l}")).unwrap_or_default(),
+            tmpl_limit.map(|l| format!("parallelism: {l}")).unwrap_or_default(),
         );
         let mut s = sim(&yaml);
         let mut max_running = 0;
@@ -119,12 +94,7 @@ spec:
             let running = s
                 .pods
                 .values()
-                .filter(|p| {
-                    matches!(
-                        p.status.as_ref().and_then(|st| st.phase.as_deref()),
-                        Some("Pending" | "Running")
-                    )
-                })
+                .filter(|p| matches!(p.status.as_ref().and_then(|st| st.phase.as_deref()), Some("Pending" | "Running")))
                 .count();
             max_running = max_running.max(running);
             if s.phase().is_some_and(Phase::is_completed) {
@@ -133,10 +103,7 @@ spec:
             s.advance(Duration::from_millis(500));
         }
         assert_eq!(s.phase(), Some(Phase::Succeeded));
-        assert_eq!(
-            max_running, expect,
-            "wf {wf_limit:?} template {tmpl_limit:?}"
-        );
+        assert_eq!(max_running, expect, "wf {wf_limit:?} template {tmpl_limit:?}");
         assert_eq!(s.created.len(), 8);
     }
 }
@@ -168,14 +135,7 @@ fn exit_handlers_run_after_failure_and_see_the_status_and_failures() {
     let exit = node(&s, "ex.onExit");
     assert_eq!(exit.phase, Phase::Succeeded);
     assert_eq!(exit.node_flag.as_ref().and_then(|f| f.hooked), Some(true));
-    let args = s.pods[exit.pod_name.as_deref().unwrap()]
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0]
-        .args
-        .clone()
-        .unwrap();
+    let args = s.pods[exit.pod_name.as_deref().unwrap()].spec.as_ref().unwrap().containers[0].args.clone().unwrap();
     assert_eq!(args[0], "Failed");
     let failures: serde_json::Value = serde_json::from_str(&args[1]).unwrap();
     assert_eq!(failures[0]["displayName"], "work");
@@ -298,14 +258,8 @@ spec:
 fn stop_stops_pods_and_still_runs_the_exit_handler() {
     let (s, phase) = shutdown("Stop");
     assert_eq!(phase, Phase::Failed);
-    assert_eq!(
-        s.workflow.status.as_ref().unwrap().message.as_deref(),
-        Some("Stopped with strategy 'Stop'")
-    );
-    assert_eq!(
-        node(&s, "long").message.as_deref(),
-        Some("workflow shutdown with strategy: Stop")
-    );
+    assert_eq!(s.workflow.status.as_ref().unwrap().message.as_deref(), Some("Stopped with strategy 'Stop'"));
+    assert_eq!(node(&s, "long").message.as_deref(), Some("workflow shutdown with strategy: Stop"));
     assert_eq!(phase_of(&s, "sd.onExit"), Phase::Succeeded);
     assert!(s.node("never").is_none());
     assert_eq!(s.deleted_pods.len(), 1);
@@ -315,10 +269,7 @@ fn stop_stops_pods_and_still_runs_the_exit_handler() {
 fn terminate_stops_pods_and_skips_the_exit_handler() {
     let (s, phase) = shutdown("Terminate");
     assert_eq!(phase, Phase::Failed);
-    assert_eq!(
-        s.workflow.status.as_ref().unwrap().message.as_deref(),
-        Some("Stopped with strategy 'Terminate'")
-    );
+    assert_eq!(s.workflow.status.as_ref().unwrap().message.as_deref(), Some("Stopped with strategy 'Terminate'"));
     assert!(s.node("sd.onExit").is_none());
 }
 
@@ -348,25 +299,17 @@ spec:
 #[test]
 fn pod_gc_strategies_delete_the_right_pods() {
     assert_eq!(gc("OnPodCompletion", "1").pods.len(), 0);
-    assert_eq!(
-        gc("OnPodSuccess", "1").pods.len(),
-        1,
-        "the failed pod stays"
-    );
+    assert_eq!(gc("OnPodSuccess", "1").pods.len(), 1, "the failed pod stays");
     assert_eq!(gc("OnWorkflowCompletion", "1").pods.len(), 0);
-    assert_eq!(
-        gc("OnWorkflowSuccess", "1").pods.len(),
-        0,
-        "continueOn: the workflow succeeded"
-    );
+    assert_eq!(gc("OnWorkflowSuccess", "1").pods.len(), 0, "continueOn: the workflow succeeded");
     let kept = gc("OnWorkflowSuccess", "0");
     assert_eq!(kept.pods.len(), 0);
     let none = gc("\"\"", "0");
     assert_eq!(none.pods.len(), 2);
     assert!(
-        none.pods.values().all(
-            |p| p.metadata.labels.as_ref().unwrap()["workflows.argoproj.io/completed"] == "true"
-        )
+        none.pods
+            .values()
+            .all(|p| p.metadata.labels.as_ref().unwrap()["workflows.argoproj.io/completed"] == "true")
     );
 }
 

@@ -53,11 +53,7 @@ fn pods_carry_upstream_names_labels_annotations_and_owner() {
         })
         .unwrap();
     let meta = &pod.metadata;
-    assert_eq!(
-        meta.name.as_deref(),
-        Some("pods"),
-        "the root node's pod is named after the workflow"
-    );
+    assert_eq!(meta.name.as_deref(), Some("pods"), "the root node's pod is named after the workflow");
     assert_eq!(meta.namespace.as_deref(), Some("ns1"));
     let labels = meta.labels.as_ref().unwrap();
     assert_eq!(labels["workflows.argoproj.io/workflow"], "pods");
@@ -69,10 +65,7 @@ fn pods_carry_upstream_names_labels_annotations_and_owner() {
     assert_eq!(ann["workflows.argoproj.io/node-id"], "pods");
     assert_eq!(ann["note"], "wf");
     let owner = &meta.owner_references.as_ref().unwrap()[0];
-    assert_eq!(
-        (owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()),
-        ("Workflow", "pods", "uid-1")
-    );
+    assert_eq!((owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()), ("Workflow", "pods", "uid-1"));
     assert_eq!(owner.controller, Some(true));
 
     let spec = pod.spec.as_ref().unwrap();
@@ -81,14 +74,8 @@ fn pods_carry_upstream_names_labels_annotations_and_owner() {
     let sel = spec.node_selector.as_ref().unwrap();
     assert_eq!((sel["disk"].as_str(), sel["zone"].as_str()), ("ssd", "z1"));
     assert_eq!(spec.image_pull_secrets.as_ref().unwrap()[0].name, "regcred");
-    assert_eq!(
-        spec.tolerations.as_ref().unwrap()[0].key.as_deref(),
-        Some("dedicated")
-    );
-    assert_eq!(
-        spec.security_context.as_ref().unwrap().run_as_non_root,
-        Some(true)
-    );
+    assert_eq!(spec.tolerations.as_ref().unwrap()[0].key.as_deref(), Some("dedicated"));
+    assert_eq!(spec.security_context.as_ref().unwrap().run_as_non_root, Some(true));
     assert_eq!(spec.active_deadline_seconds, Some(30));
     assert_eq!(spec.volumes.as_ref().unwrap()[0].name, "shared");
     let names: Vec<_> = spec.containers.iter().map(|c| c.name.as_str()).collect();
@@ -96,21 +83,10 @@ fn pods_carry_upstream_names_labels_annotations_and_owner() {
     let main = &spec.containers[0];
     let limits = main.resources.as_ref().unwrap().limits.as_ref().unwrap();
     assert_eq!(limits["memory"].0, "64Mi");
-    assert_eq!(
-        limits["cpu"].0, "2",
-        "template podSpecPatch merged into main"
-    );
-    assert_eq!(
-        main.env.as_ref().unwrap()[0].value.as_deref(),
-        Some("pods"),
-        "workflow podSpecPatch, substituted"
-    );
+    assert_eq!(limits["cpu"].0, "2", "template podSpecPatch merged into main");
+    assert_eq!(main.env.as_ref().unwrap()[0].value.as_deref(), Some("pods"), "workflow podSpecPatch, substituted");
     let init = &spec.init_containers.as_ref().unwrap()[0];
-    assert_eq!(
-        init.volume_mounts.as_ref().unwrap()[0].mount_path,
-        "/shared",
-        "mirrorVolumeMounts"
-    );
+    assert_eq!(init.volume_mounts.as_ref().unwrap()[0].mount_path, "/shared", "mirrorVolumeMounts");
 }
 
 #[test]
@@ -129,13 +105,7 @@ spec:
 "#)
     .0;
     let n = node(&s, "a");
-    assert_eq!(
-        n.pod_name.as_deref(),
-        Some(format!("names-echo-it-{}", names::fnv32a("names[0].a")).as_str())
-    );
+    assert_eq!(n.pod_name.as_deref(), Some(format!("names-echo-it-{}", names::fnv32a("names[0].a")).as_str()));
     let pod = &s.pods[n.pod_name.as_deref().unwrap()];
-    assert_eq!(
-        pod.metadata.annotations.as_ref().unwrap()["workflows.argoproj.io/node-id"],
-        n.id
-    );
+    assert_eq!(pod.metadata.annotations.as_ref().unwrap()["workflows.argoproj.io/node-id"], n.id);
 }

@@ -44,12 +44,7 @@ fn yaml(tasks: &[Task], fail_fast: bool) -> String {
         "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: prop}}\nspec:\n  entrypoint: d\n  templates:\n  - name: d\n    dag:\n      failFast: {fail_fast}\n      tasks:\n"
     );
     for (i, t) in tasks.iter().enumerate() {
-        let depends = t
-            .deps
-            .iter()
-            .map(|d| format!("t{d}"))
-            .collect::<Vec<_>>()
-            .join(" && ");
+        let depends = t.deps.iter().map(|d| format!("t{d}")).collect::<Vec<_>>().join(" && ");
         out.push_str(&format!("      - name: t{i}\n        template: run\n"));
         if !depends.is_empty() {
             out.push_str(&format!("        depends: \"{depends}\"\n"));

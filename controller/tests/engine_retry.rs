@@ -39,13 +39,7 @@ fn a_retry_that_recovers_succeeds_with_attempt_children() {
     assert_eq!(phase_of(&s, "flaky(1)"), Phase::Failed);
     assert_eq!(phase_of(&s, "flaky(2)"), Phase::Succeeded);
     assert_eq!(node(&s, "flaky(2)").name, "rt[0].flaky(2)");
-    assert_eq!(
-        node(&s, "flaky(1)")
-            .node_flag
-            .as_ref()
-            .and_then(|f| f.retried),
-        Some(true)
-    );
+    assert_eq!(node(&s, "flaky(1)").node_flag.as_ref().and_then(|f| f.retried), Some(true));
     assert_eq!(s.created.len(), 3);
     assert_no_duplicate_pods(&s);
 }
@@ -73,59 +67,29 @@ fn retry_policies_choose_which_failures_to_retry() {
 
 #[test]
 fn backoff_waits_duration_times_factor_to_the_retry_number() {
-    let (s, phase) = run(&retry(
-        r#"{limit: 3, backoff: {duration: "10s", factor: 2}}"#,
-        "1,1,1,0",
-    ));
+    let (s, phase) = run(&retry(r#"{limit: 3, backoff: {duration: "10s", factor: 2}}"#, "1,1,1,0"));
     assert_eq!(phase, Phase::Succeeded);
-    let gap = |a: &str, b: &str| {
-        started(node(&s, b))
-            .duration_since(finished(node(&s, a)))
-            .as_secs_f64()
-    };
-    assert!(
-        (gap("flaky(0)", "flaky(1)") - 10.0).abs() < 0.5,
-        "{}",
-        gap("flaky(0)", "flaky(1)")
-    );
-    assert!(
-        (gap("flaky(1)", "flaky(2)") - 20.0).abs() < 0.5,
-        "{}",
-        gap("flaky(1)", "flaky(2)")
-    );
-    assert!(
-        (gap("flaky(2)", "flaky(3)") - 40.0).abs() < 0.5,
-        "{}",
-        gap("flaky(2)", "flaky(3)")
-    );
+    let gap = |a: &str, b: &str| started(node(&s, b)).duration_since(finished(node(&s, a))).as_secs_f64();
+    assert!((gap("flaky(0)", "flaky(1)") - 10.0).abs() < 0.5, "{}", gap("flaky(0)", "flaky(1)"));
+    assert!((gap("flaky(1)", "flaky(2)") - 20.0).abs() < 0.5, "{}", gap("flaky(1)", "flaky(2)"));
+    assert!((gap("flaky(2)", "flaky(3)") - 40.0).abs() < 0.5, "{}", gap("flaky(2)", "flaky(3)"));
 }
 
 #[test]
 fn backoff_reports_the_wait_and_respects_max_duration() {
-    let mut s = sim(&retry(
-        r#"{limit: 5, backoff: {duration: "30s", maxDuration: "45s"}}"#,
-        "1",
-    ));
+    let mut s = sim(&retry(r#"{limit: 5, backoff: {duration: "30s", maxDuration: "45s"}}"#, "1"));
     for _ in 0..20 {
         s.reconcile();
         s.advance(Duration::from_secs(1));
-        if s.node("flaky")
-            .is_some_and(|n| n.message.as_deref() == Some("Backoff for 30s"))
-        {
+        if s.node("flaky").is_some_and(|n| n.message.as_deref() == Some("Backoff for 30s")) {
             break;
         }
     }
-    assert_eq!(
-        node(&s, "flaky").message.as_deref(),
-        Some("Backoff for 30s")
-    );
+    assert_eq!(node(&s, "flaky").message.as_deref(), Some("Backoff for 30s"));
     let phase = s.run(1000).unwrap();
     assert_eq!(phase, Phase::Failed);
     let r = node(&s, "flaky");
-    assert_eq!(
-        r.message.as_deref(),
-        Some("Backoff would exceed max duration limit")
-    );
+    assert_eq!(r.message.as_deref(), Some("Backoff would exceed max duration limit"));
     assert_eq!(r.children.len(), 2);
 }
 

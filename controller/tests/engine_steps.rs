@@ -29,11 +29,7 @@ spec:
     assert_eq!(g0.name, "st[0]");
     let h1 = node(&s, "hello1");
     assert_eq!(h1.name, "st[0].hello1");
-    assert_eq!(
-        h1.children,
-        vec![g1.id.clone()],
-        "the next group hangs off the previous steps"
-    );
+    assert_eq!(h1.children, vec![g1.id.clone()], "the next group hangs off the previous steps");
     let (a, b) = (node(&s, "hello2a"), node(&s, "hello2b"));
     assert_eq!(started(a), started(b), "inner steps run in parallel");
     assert!(started(a) >= finished(h1));
@@ -69,21 +65,11 @@ spec:
     assert_eq!(phase, Phase::Failed);
     assert!(s.node("never").is_none());
     let bad = node(&s, "bad");
-    assert_eq!(
-        bad.message.as_deref(),
-        Some("main: Error (exit code 4): no disk")
-    );
-    assert_eq!(
-        bad.outputs.as_ref().and_then(|o| o.exit_code.as_deref()),
-        Some("4")
-    );
+    assert_eq!(bad.message.as_deref(), Some("main: Error (exit code 4): no disk"));
+    assert_eq!(bad.outputs.as_ref().and_then(|o| o.exit_code.as_deref()), Some("4"));
     let wf = s.workflow.status.as_ref().unwrap();
     assert_eq!(wf.message.as_deref(), Some("child 'sf[0].bad' failed"));
-    assert!(
-        s.events
-            .iter()
-            .any(|(w, r, m)| *w && *r == "WorkflowNodeFailed" && m.contains("sf[0].bad"))
-    );
+    assert!(s.events.iter().any(|(w, r, m)| *w && *r == "WorkflowNodeFailed" && m.contains("sf[0].bad")));
     assert!(s.events.iter().any(|(_, r, _)| *r == "WorkflowFailed"));
 }
 
@@ -140,14 +126,7 @@ spec:
     assert_eq!(phase, Phase::Succeeded);
     let args = |display: &str| {
         let n = node(&s, display);
-        s.pods[n.pod_name.as_deref().unwrap()]
-            .spec
-            .as_ref()
-            .unwrap()
-            .containers[0]
-            .args
-            .clone()
-            .unwrap()
+        s.pods[n.pod_name.as_deref().unwrap()].spec.as_ref().unwrap().containers[0].args.clone().unwrap()
     };
     assert_eq!(args("scalars(0:hello)"), ["hello"]);
     assert_eq!(args("scalars(1:2)"), ["2"]);
@@ -182,10 +161,7 @@ spec:
     assert_eq!(phase, Phase::Succeeded);
     let n = node(&s, "greet");
     let pod = &s.pods[n.pod_name.as_deref().unwrap()];
-    let args = pod.spec.as_ref().unwrap().containers[0]
-        .args
-        .clone()
-        .unwrap();
+    let args = pod.spec.as_ref().unwrap().containers[0].args.clone().unwrap();
     assert_eq!(
         args,
         [
@@ -198,10 +174,7 @@ spec:
         ]
     );
     let inputs = n.inputs.as_ref().unwrap();
-    assert_eq!(
-        inputs.parameters[0].value.as_ref().unwrap().as_str(),
-        "hi world"
-    );
+    assert_eq!(inputs.parameters[0].value.as_ref().unwrap().as_str(), "hi world");
 }
 
 #[test]
@@ -222,10 +195,7 @@ spec:
 "#);
     assert_eq!(phase, Phase::Failed);
     let msg = node(&s, "s").message.clone().unwrap();
-    assert_eq!(
-        msg,
-        "value \"purple\" of inputs.parameters.color is not one of [\"red\", \"green\"]"
-    );
+    assert_eq!(msg, "value \"purple\" of inputs.parameters.color is not one of [\"red\", \"green\"]");
     assert!(s.created.is_empty(), "no pod for a node that cannot run");
 }
 
@@ -249,14 +219,8 @@ spec:
     let pod = s.pods.values().next().unwrap();
     let main = &pod.spec.as_ref().unwrap().containers[0];
     assert_eq!(main.command.as_deref(), Some(&["python".to_string()][..]));
-    assert_eq!(
-        main.args.as_deref(),
-        Some(&["/argo/staging/script".to_string()][..])
-    );
-    assert_eq!(
-        main.volume_mounts.as_ref().unwrap()[0].mount_path,
-        "/argo/staging"
-    );
+    assert_eq!(main.args.as_deref(), Some(&["/argo/staging/script".to_string()][..]));
+    assert_eq!(main.volume_mounts.as_ref().unwrap()[0].mount_path, "/argo/staging");
     let ann = pod.metadata.annotations.as_ref().unwrap();
     assert_eq!(ann["workflows.argoproj.io/script"], "print(\"hi sc\")\n");
 }
@@ -282,9 +246,6 @@ spec:
 "#);
     assert_eq!(phase, Phase::Succeeded);
     let b = node(&s, "B");
-    assert!(
-        b.pod_name.as_deref().unwrap().starts_with("il-"),
-        "inline pods have no template in their name"
-    );
+    assert!(b.pod_name.as_deref().unwrap().starts_with("il-"), "inline pods have no template in their name");
     assert_eq!(phase_of(&s, "s1"), Phase::Succeeded);
 }

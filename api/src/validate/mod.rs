@@ -32,39 +32,23 @@ pub fn spec(spec: &WorkflowSpec) -> Vec<Problem> {
         } else if let Err(e) = names::check_name(&t.name) {
             p.push(Problem::new(path, e));
         } else if let Some((j, _)) = templates.insert(&t.name, (i, t)) {
-            p.push(Problem::new(
-                path,
-                format!(
-                    "template name {:?} is already used by spec.templates[{j}]",
-                    t.name
-                ),
-            ));
+            p.push(Problem::new(path, format!("template name {:?} is already used by spec.templates[{j}]", t.name)));
         }
     }
     if spec.templates.is_empty() {
-        p.push(Problem::new(
-            "spec.templates",
-            "a workflow needs at least one template",
-        ));
+        p.push(Problem::new("spec.templates", "a workflow needs at least one template"));
     }
     match spec.entrypoint.as_deref() {
-        None | Some("") => p.push(Problem::new(
-            "spec.entrypoint",
-            "required: the template to run",
-        )),
-        Some(e) if !templates.contains_key(e) => p.push(Problem::new(
-            "spec.entrypoint",
-            format!("template {e:?} does not exist"),
-        )),
+        None | Some("") => p.push(Problem::new("spec.entrypoint", "required: the template to run")),
+        Some(e) if !templates.contains_key(e) => {
+            p.push(Problem::new("spec.entrypoint", format!("template {e:?} does not exist")))
+        }
         Some(_) => {}
     }
     if let Some(on_exit) = spec.on_exit.as_deref()
         && !templates.contains_key(on_exit)
     {
-        p.push(Problem::new(
-            "spec.onExit",
-            format!("template {on_exit:?} does not exist"),
-        ));
+        p.push(Problem::new("spec.onExit", format!("template {on_exit:?} does not exist")));
     }
     if let Some(args) = &spec.arguments {
         for (i, param) in args.parameters.iter().enumerate() {
@@ -90,9 +74,9 @@ pub fn spec(spec: &WorkflowSpec) -> Vec<Problem> {
         && !defaults.kinds().is_empty()
     {
         p.push(Problem::new(
-                "spec.templateDefaults",
-                "template defaults cannot set a template type (container, script, steps, dag or suspend)",
-            ));
+            "spec.templateDefaults",
+            "template defaults cannot set a template type (container, script, steps, dag or suspend)",
+        ));
     }
     p
 }
@@ -101,44 +85,29 @@ fn workflow_fields(spec: &WorkflowSpec, p: &mut Vec<Problem>) {
     if let Some(s) = spec.shutdown.as_deref()
         && !matches!(s, "" | "Stop" | "Terminate")
     {
-        p.push(Problem::new(
-            "spec.shutdown",
-            format!("must be Stop or Terminate, not {s:?}"),
-        ));
+        p.push(Problem::new("spec.shutdown", format!("must be Stop or Terminate, not {s:?}")));
     }
     if let Some(n) = spec.parallelism
         && n < 1
     {
-        p.push(Problem::new(
-            "spec.parallelism",
-            format!("must be at least 1, not {n}"),
-        ));
+        p.push(Problem::new("spec.parallelism", format!("must be at least 1, not {n}")));
     }
     if let Some(n) = spec.active_deadline_seconds
         && n < 1
     {
-        p.push(Problem::new(
-            "spec.activeDeadlineSeconds",
-            format!("must be at least 1, not {n}"),
-        ));
+        p.push(Problem::new("spec.activeDeadlineSeconds", format!("must be at least 1, not {n}")));
     }
     if let Some(r) = &spec.retry_strategy {
         template::check_retry("spec.retryStrategy", r, p);
     }
     if let Some(gc) = &spec.pod_gc {
         if let Some(s) = gc.strategy.as_deref()
-            && !matches!(
-                s,
-                "" | "OnPodCompletion"
-                    | "OnPodSuccess"
-                    | "OnWorkflowCompletion"
-                    | "OnWorkflowSuccess"
-            )
+            && !matches!(s, "" | "OnPodCompletion" | "OnPodSuccess" | "OnWorkflowCompletion" | "OnWorkflowSuccess")
         {
             p.push(Problem::new(
-                    "spec.podGC.strategy",
-                    format!("must be OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess, not {s:?}"),
-                ));
+                "spec.podGC.strategy",
+                format!("must be OnPodCompletion, OnPodSuccess, OnWorkflowCompletion or OnWorkflowSuccess, not {s:?}"),
+            ));
         }
         if let Some(d) = gc.delete_delay_duration.as_deref()
             && let Err(e) = crate::duration::parse(d)
@@ -153,10 +122,7 @@ fn workflow_fields(spec: &WorkflowSpec, p: &mut Vec<Problem>) {
             ("secondsAfterFailure", ttl.seconds_after_failure),
         ] {
             if v.is_some_and(|v| v < 0) {
-                p.push(Problem::new(
-                    format!("spec.ttlStrategy.{name}"),
-                    "must not be negative",
-                ));
+                p.push(Problem::new(format!("spec.ttlStrategy.{name}"), "must not be negative"));
             }
         }
     }

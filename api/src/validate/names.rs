@@ -13,24 +13,17 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(format!(
-            "name {name:?} is invalid: use letters, digits and '-', starting with a letter or digit"
-        ));
+        return Err(format!("name {name:?} is invalid: use letters, digits and '-', starting with a letter or digit"));
     }
     Ok(())
 }
 
 /// Parameter names also allow `_` and `.` (they are never in pod names).
 pub(crate) fn check_parameter_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "parameter name {name:?} is invalid: use letters, digits, '-', '_' and '.'"
-        ))
+        Err(format!("parameter name {name:?} is invalid: use letters, digits, '-', '_' and '.'"))
     }
 }

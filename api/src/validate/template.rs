@@ -9,9 +9,7 @@ use super::names::{check_name, check_parameter_name};
 use super::variables::{self, Names};
 use crate::Problem;
 use crate::depends::Depends;
-use crate::workflow::{
-    Arguments, DagTask, Loop, Parameter, RetryStrategy, Template, WorkflowSpec, WorkflowStep,
-};
+use crate::workflow::{Arguments, DagTask, Loop, Parameter, RetryStrategy, Template, WorkflowSpec, WorkflowStep};
 
 pub(crate) struct Ctx<'a> {
     pub spec: &'a WorkflowSpec,
@@ -31,10 +29,7 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
             format!(
                 "template has {} types ({}): set exactly one",
                 many.len(),
-                many.iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                many.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
             ),
         )),
     }
@@ -44,10 +39,7 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
             let ppath = format!("{path}.inputs.parameters[{i}]");
             check_parameter(&ppath, param, p);
             if !seen.insert(param.name.as_str()) {
-                p.push(Problem::new(
-                    ppath,
-                    format!("input parameter {:?} is declared twice", param.name),
-                ));
+                p.push(Problem::new(ppath, format!("input parameter {:?} is declared twice", param.name)));
             }
         }
     }
@@ -77,10 +69,7 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
     if let Some(n) = t.parallelism
         && n < 1
     {
-        p.push(Problem::new(
-            format!("{path}.parallelism"),
-            format!("must be at least 1, not {n}"),
-        ));
+        p.push(Problem::new(format!("{path}.parallelism"), format!("must be at least 1, not {n}")));
     }
     if let Some(d) = t.suspend.as_ref().and_then(|s| s.duration.as_ref()) {
         check_duration(&format!("{path}.suspend.duration"), d.as_str(), p);
@@ -89,17 +78,9 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
         check_image(&format!("{path}.container"), c.image.as_deref(), ctx, p);
     }
     if let Some(s) = &t.script {
-        check_image(
-            &format!("{path}.script"),
-            s.container.image.as_deref(),
-            ctx,
-            p,
-        );
+        check_image(&format!("{path}.script"), s.container.image.as_deref(), ctx, p);
         if s.source.trim().is_empty() {
-            p.push(Problem::new(
-                format!("{path}.script.source"),
-                "a script template needs a source",
-            ));
+            p.push(Problem::new(format!("{path}.script.source"), "a script template needs a source"));
         }
     }
     if let Some(patch) = t.pod_spec_patch.as_deref() {
@@ -121,17 +102,10 @@ fn check_image(path: &str, image: Option<&str>, ctx: &Ctx, p: &mut Vec<Problem>)
         .spec
         .template_defaults
         .as_ref()
-        .and_then(|d| {
-            d.container
-                .as_ref()
-                .or(d.script.as_ref().map(|s| &s.container))
-        })
+        .and_then(|d| d.container.as_ref().or(d.script.as_ref().map(|s| &s.container)))
         .and_then(|c| c.image.as_deref());
     if image.or(from_defaults).is_none_or(str::is_empty) {
-        p.push(Problem::new(
-            format!("{path}.image"),
-            "required: the container image to run",
-        ));
+        p.push(Problem::new(format!("{path}.image"), "required: the container image to run"));
     }
 }
 
@@ -140,10 +114,7 @@ fn check_pod_spec_patch(path: &str, patch: &str, p: &mut Vec<Problem>) {
     let probe = crate::vars::blank_tags(patch, "x");
     match serde_yaml::from_str::<serde_json::Value>(&probe) {
         Ok(serde_json::Value::Object(_)) => {}
-        Ok(_) => p.push(Problem::new(
-            path,
-            "must be a JSON or YAML object (a partial pod spec)",
-        )),
+        Ok(_) => p.push(Problem::new(path, "must be a JSON or YAML object (a partial pod spec)")),
         Err(e) => p.push(Problem::new(path, format!("not valid JSON or YAML: {e}"))),
     }
 }
@@ -160,10 +131,7 @@ pub(crate) fn check_parameter(path: &str, param: &Parameter, p: &mut Vec<Problem
     }
     if let Some(values) = &param.enum_ {
         if values.is_empty() {
-            p.push(Problem::new(
-                format!("{path}.enum"),
-                "an enum needs at least one value",
-            ));
+            p.push(Problem::new(format!("{path}.enum"), "an enum needs at least one value"));
         }
         for (field, v) in [("value", &param.value), ("default", &param.default)] {
             if let Some(v) = v
@@ -172,11 +140,7 @@ pub(crate) fn check_parameter(path: &str, param: &Parameter, p: &mut Vec<Problem
             {
                 p.push(Problem::new(
                     format!("{path}.{field}"),
-                    format!(
-                        "{:?} is not one of the enum values {:?}",
-                        v.as_str(),
-                        enum_strs(values)
-                    ),
+                    format!("{:?} is not one of the enum values {:?}", v.as_str(), enum_strs(values)),
                 ));
             }
         }
@@ -192,10 +156,7 @@ pub(crate) fn check_retry(path: &str, r: &RetryStrategy, p: &mut Vec<Problem>) {
         check_int_or_tag(&format!("{path}.limit"), limit, 0, p);
     }
     if let Some(policy) = r.retry_policy.as_deref()
-        && !matches!(
-            policy,
-            "" | "Always" | "OnFailure" | "OnError" | "OnTransientError"
-        )
+        && !matches!(policy, "" | "Always" | "OnFailure" | "OnError" | "OnTransientError")
     {
         p.push(Problem::new(
             format!("{path}.retryPolicy"),
@@ -209,29 +170,20 @@ pub(crate) fn check_retry(path: &str, r: &RetryStrategy, p: &mut Vec<Problem>) {
             ("cap", &b.cap),
         ] {
             match v {
-                Some(IntOrString::String(s)) => {
-                    check_duration(&format!("{path}.backoff.{name}"), s, p)
+                Some(IntOrString::String(s)) => check_duration(&format!("{path}.backoff.{name}"), s, p),
+                Some(IntOrString::Int(n)) if *n < 0 => {
+                    p.push(Problem::new(format!("{path}.backoff.{name}"), "must not be negative"))
                 }
-                Some(IntOrString::Int(n)) if *n < 0 => p.push(Problem::new(
-                    format!("{path}.backoff.{name}"),
-                    "must not be negative",
-                )),
                 _ => {}
             }
         }
         match &b.factor {
-            Some(IntOrString::Int(n)) if *n < 1 => p.push(Problem::new(
-                format!("{path}.backoff.factor"),
-                "must be at least 1",
-            )),
-            Some(IntOrString::String(s))
-                if !is_tag(s) && s.parse::<f64>().map_or(true, |f| f < 1.0) =>
-            {
-                p.push(Problem::new(
-                    format!("{path}.backoff.factor"),
-                    format!("must be a number of at least 1, not {s:?}"),
-                ))
+            Some(IntOrString::Int(n)) if *n < 1 => {
+                p.push(Problem::new(format!("{path}.backoff.factor"), "must be at least 1"))
             }
+            Some(IntOrString::String(s)) if !is_tag(s) && s.parse::<f64>().map_or(true, |f| f < 1.0) => p.push(
+                Problem::new(format!("{path}.backoff.factor"), format!("must be a number of at least 1, not {s:?}")),
+            ),
             _ => {}
         }
     }
@@ -243,20 +195,13 @@ fn is_tag(s: &str) -> bool {
 
 fn check_int_or_tag(path: &str, v: &IntOrString, min: i64, p: &mut Vec<Problem>) {
     match v {
-        IntOrString::Int(n) if i64::from(*n) < min => p.push(Problem::new(
-            path,
-            format!("must be at least {min}, not {n}"),
-        )),
+        IntOrString::Int(n) if i64::from(*n) < min => {
+            p.push(Problem::new(path, format!("must be at least {min}, not {n}")))
+        }
         IntOrString::String(s) if !is_tag(s) => match s.trim().parse::<i64>() {
             Ok(n) if n >= min => {}
-            Ok(n) => p.push(Problem::new(
-                path,
-                format!("must be at least {min}, not {n}"),
-            )),
-            Err(_) => p.push(Problem::new(
-                path,
-                format!("must be a whole number, not {s:?}"),
-            )),
+            Ok(n) => p.push(Problem::new(path, format!("must be at least {min}, not {n}"))),
+            Err(_) => p.push(Problem::new(path, format!("must be a whole number, not {s:?}"))),
         },
         _ => {}
     }
@@ -288,27 +233,18 @@ fn check_call(call: &Call, ctx: &Ctx, p: &mut Vec<Problem>) {
     }
     let callee = match (call.template, call.inline) {
         (Some(_), Some(_)) => {
-            p.push(Problem::new(
-                path.clone(),
-                "set either template or inline, not both",
-            ));
+            p.push(Problem::new(path.clone(), "set either template or inline, not both"));
             None
         }
         (None, None) => {
-            p.push(Problem::new(
-                path.clone(),
-                "needs a template (or an inline template)",
-            ));
+            p.push(Problem::new(path.clone(), "needs a template (or an inline template)"));
             None
         }
         (Some(name), None) if is_tag(name) => None,
         (Some(name), None) => match ctx.templates.get(name) {
             Some((_, t)) => Some(*t),
             None => {
-                p.push(Problem::new(
-                    format!("{path}.template"),
-                    format!("template {name:?} does not exist"),
-                ));
+                p.push(Problem::new(format!("{path}.template"), format!("template {name:?} does not exist")));
                 None
             }
         },
@@ -320,10 +256,7 @@ fn check_call(call: &Call, ctx: &Ctx, p: &mut Vec<Problem>) {
     if let Some(on_exit) = call.on_exit
         && !ctx.templates.contains_key(on_exit)
     {
-        p.push(Problem::new(
-            format!("{path}.onExit"),
-            format!("template {on_exit:?} does not exist"),
-        ));
+        p.push(Problem::new(format!("{path}.onExit"), format!("template {on_exit:?} does not exist")));
     }
     check_loop(path, call.looping, p);
     if let Some(args) = call.arguments {
@@ -339,25 +272,15 @@ fn check_call(call: &Call, ctx: &Ctx, p: &mut Vec<Problem>) {
 
 /// Every input of the called template without a value or default must be
 /// passed by the caller.
-fn check_arguments_supplied(
-    path: &str,
-    args: Option<&Arguments>,
-    callee: &Template,
-    p: &mut Vec<Problem>,
-) {
+fn check_arguments_supplied(path: &str, args: Option<&Arguments>, callee: &Template, p: &mut Vec<Problem>) {
     let Some(inputs) = &callee.inputs else { return };
-    let passed: BTreeSet<&str> = args
-        .map(|a| a.parameters.iter().map(|x| x.name.as_str()).collect())
-        .unwrap_or_default();
+    let passed: BTreeSet<&str> =
+        args.map(|a| a.parameters.iter().map(|x| x.name.as_str()).collect()).unwrap_or_default();
     for input in &inputs.parameters {
-        if input.value.is_none() && input.default.is_none() && !passed.contains(input.name.as_str())
-        {
+        if input.value.is_none() && input.default.is_none() && !passed.contains(input.name.as_str()) {
             p.push(Problem::new(
                 format!("{path}.arguments"),
-                format!(
-                    "input parameter {:?} of template {:?} is not supplied",
-                    input.name, callee.name
-                ),
+                format!("input parameter {:?} of template {:?} is not supplied", input.name, callee.name),
             ));
         }
     }
@@ -370,38 +293,25 @@ fn check_loop(path: &str, l: &Loop, p: &mut Vec<Problem>) {
         l.with_sequence.is_some(),
     ];
     if set.iter().filter(|s| **s).count() > 1 {
-        p.push(Problem::new(
-            path,
-            "use only one of withItems, withParam and withSequence",
-        ));
+        p.push(Problem::new(path, "use only one of withItems, withParam and withSequence"));
     }
     if let Some(param) = l.with_param.as_deref()
         && !is_tag(param)
     {
         match serde_json::from_str::<serde_json::Value>(param) {
             Ok(serde_json::Value::Array(_)) => {}
-            _ => p.push(Problem::new(
-                format!("{path}.withParam"),
-                "must be a JSON list or a {{...}} reference to one",
-            )),
+            _ => p.push(Problem::new(format!("{path}.withParam"), "must be a JSON list or a {{...}} reference to one")),
         }
     }
     if let Some(seq) = &l.with_sequence {
         let spath = format!("{path}.withSequence");
         if seq.count.is_some() && seq.end.is_some() {
-            p.push(Problem::new(
-                spath.clone(),
-                "use either count or end, not both",
-            ));
+            p.push(Problem::new(spath.clone(), "use either count or end, not both"));
         }
         if seq.count.is_none() && seq.end.is_none() {
             p.push(Problem::new(spath.clone(), "needs count or end"));
         }
-        for (name, v) in [
-            ("count", &seq.count),
-            ("start", &seq.start),
-            ("end", &seq.end),
-        ] {
+        for (name, v) in [("count", &seq.count), ("start", &seq.start), ("end", &seq.end)] {
             if let Some(v) = v {
                 check_int_or_tag(&format!("{spath}.{name}"), v, i64::MIN, p);
             }
@@ -409,18 +319,9 @@ fn check_loop(path: &str, l: &Loop, p: &mut Vec<Problem>) {
     }
 }
 
-fn check_steps(
-    path: &str,
-    groups: &[Vec<WorkflowStep>],
-    ctx: &Ctx,
-    names: &mut Names,
-    p: &mut Vec<Problem>,
-) {
+fn check_steps(path: &str, groups: &[Vec<WorkflowStep>], ctx: &Ctx, names: &mut Names, p: &mut Vec<Problem>) {
     if groups.is_empty() {
-        p.push(Problem::new(
-            format!("{path}.steps"),
-            "a steps template needs at least one step",
-        ));
+        p.push(Problem::new(format!("{path}.steps"), "a steps template needs at least one step"));
     }
     let mut seen: BTreeMap<&str, String> = BTreeMap::new();
     for (g, group) in groups.iter().enumerate() {
@@ -450,28 +351,16 @@ fn check_steps(
     }
 }
 
-fn check_dag(
-    path: &str,
-    dag: &crate::workflow::DagTemplate,
-    ctx: &Ctx,
-    names: &mut Names,
-    p: &mut Vec<Problem>,
-) {
+fn check_dag(path: &str, dag: &crate::workflow::DagTemplate, ctx: &Ctx, names: &mut Names, p: &mut Vec<Problem>) {
     if dag.tasks.is_empty() {
-        p.push(Problem::new(
-            format!("{path}.dag.tasks"),
-            "a DAG needs at least one task",
-        ));
+        p.push(Problem::new(format!("{path}.dag.tasks"), "a DAG needs at least one task"));
     }
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, task) in dag.tasks.iter().enumerate() {
         if let Some(j) = index.insert(&task.name, i) {
             p.push(Problem::new(
                 format!("{path}.dag.tasks[{i}].name"),
-                format!(
-                    "task name {:?} is already used by {path}.dag.tasks[{j}]",
-                    task.name
-                ),
+                format!("task name {:?} is already used by {path}.dag.tasks[{j}]", task.name),
             ));
         }
         names.tasks.insert(task.name.clone());
@@ -494,44 +383,27 @@ fn check_dag(
         );
         edges.insert(&task.name, task_dependencies(&tpath, task, &index, p));
     }
-    if let Some(target) = dag.target.as_deref() {
+    if let Some(target) = dag.target.as_deref().filter(|t| !is_tag(t)) {
         for name in target.split_whitespace() {
             if !index.contains_key(name) {
-                p.push(Problem::new(
-                    format!("{path}.dag.target"),
-                    format!("task {name:?} does not exist"),
-                ));
+                p.push(Problem::new(format!("{path}.dag.target"), format!("task {name:?} does not exist")));
             }
         }
     }
     if let Some(cycle) = find_cycle(&edges) {
-        p.push(Problem::new(
-            format!("{path}.dag.tasks"),
-            format!("dependency cycle: {}", cycle.join(" -> ")),
-        ));
+        p.push(Problem::new(format!("{path}.dag.tasks"), format!("dependency cycle: {}", cycle.join(" -> "))));
     }
 }
 
 /// The tasks `task` depends on, reporting bad references and expressions.
-fn task_dependencies(
-    path: &str,
-    task: &DagTask,
-    index: &BTreeMap<&str, usize>,
-    p: &mut Vec<Problem>,
-) -> Vec<String> {
+fn task_dependencies(path: &str, task: &DagTask, index: &BTreeMap<&str, usize>, p: &mut Vec<Problem>) -> Vec<String> {
     let mut deps = Vec::new();
     if !task.dependencies.is_empty() && task.depends.is_some() {
-        p.push(Problem::new(
-            path,
-            "use either dependencies or depends, not both",
-        ));
+        p.push(Problem::new(path, "use either dependencies or depends, not both"));
     }
     for (i, d) in task.dependencies.iter().enumerate() {
         if !index.contains_key(d.as_str()) {
-            p.push(Problem::new(
-                format!("{path}.dependencies[{i}]"),
-                format!("task {d:?} does not exist"),
-            ));
+            p.push(Problem::new(format!("{path}.dependencies[{i}]"), format!("task {d:?} does not exist")));
         } else {
             deps.push(d.clone());
         }
@@ -541,10 +413,7 @@ fn task_dependencies(
             Ok(e) => {
                 for name in e.tasks() {
                     if !index.contains_key(name) {
-                        p.push(Problem::new(
-                            format!("{path}.depends"),
-                            format!("task {name:?} does not exist"),
-                        ));
+                        p.push(Problem::new(format!("{path}.depends"), format!("task {name:?} does not exist")));
                     } else {
                         deps.push(name.to_owned());
                     }
@@ -554,10 +423,7 @@ fn task_dependencies(
         }
     }
     if deps.iter().any(|d| d == &task.name) {
-        p.push(Problem::new(
-            path,
-            format!("task {:?} depends on itself", task.name),
-        ));
+        p.push(Problem::new(path, format!("task {:?} depends on itself", task.name)));
     }
     deps
 }

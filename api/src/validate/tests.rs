@@ -8,10 +8,7 @@ fn problems(spec: serde_json::Value) -> Vec<String> {
         "metadata": {"name": "t"}, "spec": spec
     }))
     .expect("parses");
-    super::workflow(&wf)
-        .iter()
-        .map(ToString::to_string)
-        .collect()
+    super::workflow(&wf).iter().map(ToString::to_string).collect()
 }
 
 fn echo() -> serde_json::Value {
@@ -34,10 +31,8 @@ fn a_valid_diamond_has_no_problems() {
 
 #[test]
 fn missing_templates_and_entrypoint_are_named() {
-    let p = problems(
-        json!({"entrypoint": "nope", "onExit": "gone", "templates": [
-        {"name": "s", "steps": [[{"name": "a", "template": "missing"}]]}]}),
-    );
+    let p = problems(json!({"entrypoint": "nope", "onExit": "gone", "templates": [
+        {"name": "s", "steps": [[{"name": "a", "template": "missing"}]]}]}));
     assert_eq!(
         p,
         [
@@ -57,26 +52,15 @@ fn dag_cycles_and_bad_depends_are_found() {
             {"name": "C", "depends": "B.Passed || A", "template": "echo"},
             {"name": "E", "depends": "Z", "template": "echo"}]}},
         echo()]}));
-    assert!(
-        p.iter()
-            .any(|m| m.contains("tasks[2].depends: invalid depends expression")),
-        "{p:#?}"
-    );
-    assert!(
-        p.iter()
-            .any(|m| m == "spec.templates[0].dag.tasks[3].depends: task \"Z\" does not exist"),
-        "{p:#?}"
-    );
+    assert!(p.iter().any(|m| m.contains("tasks[2].depends: invalid depends expression")), "{p:#?}");
+    assert!(p.iter().any(|m| m == "spec.templates[0].dag.tasks[3].depends: task \"Z\" does not exist"), "{p:#?}");
     let p = problems(json!({"entrypoint": "d", "templates": [
         {"name": "d", "dag": {"tasks": [
             {"name": "A", "depends": "C", "template": "echo"},
             {"name": "B", "depends": "A", "template": "echo"},
             {"name": "C", "depends": "B", "template": "echo"}]}},
         echo()]}));
-    assert_eq!(
-        p,
-        ["spec.templates[0].dag.tasks: dependency cycle: A -> C -> B -> A"]
-    );
+    assert_eq!(p, ["spec.templates[0].dag.tasks: dependency cycle: A -> C -> B -> A"]);
 }
 
 #[test]
@@ -120,15 +104,13 @@ fn template_shapes_are_checked() {
 
 #[test]
 fn retry_loop_and_required_arguments() {
-    let p = problems(
-        json!({"entrypoint": "s", "shutdown": "Pause", "templates": [
+    let p = problems(json!({"entrypoint": "s", "shutdown": "Pause", "templates": [
         {"name": "s", "steps": [[
             {"name": "a", "template": "need", "withItems": [1], "withParam": "[1]"},
             {"name": "b", "template": "need", "withSequence": {"count": "x"}, "arguments": {"parameters": [{"name": "m", "value": "1"}]}}]]},
         {"name": "need", "inputs": {"parameters": [{"name": "m"}]},
          "retryStrategy": {"limit": -1, "retryPolicy": "Sometimes", "backoff": {"duration": "1x", "factor": 0}},
-         "container": {"image": "alpine"}}]}),
-    );
+         "container": {"image": "alpine"}}]}));
     assert_eq!(
         p,
         [

@@ -20,18 +20,8 @@ pub(crate) struct Names {
 impl Names {
     pub fn for_template(t: &Template, spec: &WorkflowSpec) -> Names {
         Names {
-            inputs: t
-                .inputs
-                .iter()
-                .flat_map(|i| &i.parameters)
-                .map(|p| p.name.clone())
-                .collect(),
-            workflow_params: spec
-                .arguments
-                .iter()
-                .flat_map(|a| &a.parameters)
-                .map(|p| p.name.clone())
-                .collect(),
+            inputs: t.inputs.iter().flat_map(|i| &i.parameters).map(|p| p.name.clone()).collect(),
+            workflow_params: spec.arguments.iter().flat_map(|a| &a.parameters).map(|p| p.name.clone()).collect(),
             steps: BTreeSet::new(),
             tasks: BTreeSet::new(),
         }
@@ -139,9 +129,8 @@ fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
     let parts: Vec<&str> = tag.splitn(3, '.').collect();
     match parts.as_slice() {
         ["workflow", field] => match *field {
-            "name" | "namespace" | "uid" | "serviceAccountName" | "mainEntrypoint"
-            | "creationTimestamp" | "priority" | "status" | "failures" | "duration"
-            | "parameters" | "labels" | "annotations" => Ok(()),
+            "name" | "namespace" | "uid" | "serviceAccountName" | "mainEntrypoint" | "creationTimestamp"
+            | "priority" | "status" | "failures" | "duration" | "parameters" | "labels" | "annotations" => Ok(()),
             "outputs" => Err(format!("{{{{{tag}}}}}: workflow outputs are {OUTPUTS}")),
             _ => unknown(),
         },
@@ -149,51 +138,32 @@ fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
             if names.workflow_params.contains(*name) {
                 Ok(())
             } else {
-                Err(format!(
-                    "{{{{{tag}}}}}: the workflow has no parameter {name:?} in spec.arguments.parameters"
-                ))
+                Err(format!("{{{{{tag}}}}}: the workflow has no parameter {name:?} in spec.arguments.parameters"))
             }
         }
-        [
-            "workflow",
-            "creationTimestamp" | "labels" | "annotations",
-            _,
-        ] => Ok(()),
+        ["workflow", "creationTimestamp" | "labels" | "annotations", _] => Ok(()),
         ["workflow", "outputs", _] => Err(format!("{{{{{tag}}}}}: workflow outputs are {OUTPUTS}")),
         ["inputs", "parameters"] => Ok(()),
         ["inputs", "parameters", name] => {
             if names.inputs.contains(*name) {
                 Ok(())
             } else {
-                Err(format!(
-                    "{{{{{tag}}}}}: the template has no input parameter {name:?}"
-                ))
+                Err(format!("{{{{{tag}}}}}: the template has no input parameter {name:?}"))
             }
         }
-        ["inputs", "artifacts", ..] => Err(format!(
-            "{{{{{tag}}}}}: artifacts are not supported yet (upstream Argo feature: artifacts)"
-        )),
+        ["inputs", "artifacts", ..] => {
+            Err(format!("{{{{{tag}}}}}: artifacts are not supported yet (upstream Argo feature: artifacts)"))
+        }
         ["item"] | ["item", ..] if place.item => Ok(()),
         ["item"] | ["item", ..] => Err(format!(
             "{{{{{tag}}}}} is only available in a step or task with withItems, withParam or withSequence"
         )),
-        ["pod", "name"]
-        | ["retries"]
-        | ["node", "name"]
-        | ["steps", "name"]
-        | ["tasks", "name"] => Ok(()),
+        ["pod", "name"] | ["retries"] | ["node", "name"] | ["steps", "name"] | ["tasks", "name"] => Ok(()),
         [kind @ ("steps" | "tasks"), name, rest] if place.siblings => {
-            let known = if *kind == "steps" {
-                &names.steps
-            } else {
-                &names.tasks
-            };
+            let known = if *kind == "steps" { &names.steps } else { &names.tasks };
             let field = rest.split('.').next().unwrap_or_default();
             if !known.contains(*name) {
-                Err(format!(
-                    "{{{{{tag}}}}}: there is no {} named {name:?} in this template",
-                    &kind[..kind.len() - 1]
-                ))
+                Err(format!("{{{{{tag}}}}}: there is no {} named {name:?} in this template", &kind[..kind.len() - 1]))
             } else if field == "outputs" {
                 Err(format!("{{{{{tag}}}}}: {kind} outputs are {OUTPUTS}"))
             } else if NODE_FIELDS.contains(&field) && !rest.contains('.') {

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 pub use params::{AnyString, Arguments, Inputs, Outputs, Parameter, ValueFrom};
 pub use status::{NodeFlag, NodeStatus, NodeType, Phase, WorkflowCondition, WorkflowStatus};
 pub use template::{
-    Backoff, ContinueOn, DagTask, DagTemplate, Loop, Metadata, RetryStrategy, ScriptTemplate,
-    Sequence, SuspendTemplate, Template, TemplateKind, UserContainer, WorkflowStep,
+    Backoff, ContinueOn, DagTask, DagTemplate, Loop, Metadata, RetryStrategy, ScriptTemplate, Sequence,
+    SuspendTemplate, Template, TemplateKind, UserContainer, WorkflowStep,
 };
 
 use crate::schema;

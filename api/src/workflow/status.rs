@@ -137,11 +137,7 @@ pub struct NodeStatus {
     pub template_scope: Option<String>,
     pub phase: Phase,
     /// The id of the steps/DAG node this node belongs to.
-    #[serde(
-        default,
-        rename = "boundaryID",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "boundaryID", skip_serializing_if = "Option::is_none")]
     pub boundary_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Affinity, Container, HostAlias, PodSecurityContext, Toleration, Volume,
-};
+use k8s_openapi::api::core::v1::{Affinity, Container, HostAlias, PodSecurityContext, Toleration, Volume};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -339,11 +337,7 @@ impl Template {
 
     /// The input parameter named `name`.
     pub fn input(&self, name: &str) -> Option<&super::Parameter> {
-        self.inputs
-            .as_ref()?
-            .parameters
-            .iter()
-            .find(|p| p.name == name)
+        self.inputs.as_ref()?.parameters.iter().find(|p| p.name == name)
     }
 }
 

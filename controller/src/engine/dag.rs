@@ -65,8 +65,7 @@ impl Ctx<'_> {
                 hooked: opts.hooked,
             });
             if let Some(n) = self.nodes.get_mut(&id) {
-                n.inputs = (!inputs.is_empty())
-                    .then_some(argo_api::workflow::Inputs { parameters: inputs });
+                n.inputs = (!inputs.is_empty()).then_some(argo_api::workflow::Inputs { parameters: inputs });
             }
         }
         if self.fulfilled(&id) {
@@ -78,9 +77,7 @@ impl Ctx<'_> {
         let mut conditions = BTreeMap::new();
         for t in &spec.tasks {
             let parsed = match (&t.depends, Depends::all_of(&t.dependencies)) {
-                (Some(d), _) => Depends::parse(d)
-                    .map(|c| (c, false))
-                    .map_err(|e| e.to_string()),
+                (Some(d), _) => Depends::parse(d).map(|c| (c, false)).map_err(|e| e.to_string()),
                 (None, Some(c)) => Ok((c, true)),
                 (None, None) => continue,
             };
@@ -109,10 +106,22 @@ impl Ctx<'_> {
             },
             halted: None,
         };
-        let targets: Vec<String> = match spec.target.as_deref() {
+        let target = match spec.target.as_deref().map(|t| vars::replace(t, &dag.scope, Mode::Strict)) {
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
+                self.set_phase(&id, Phase::Error, Some(format!("dag.target: {e}")));
+                return Some(id);
+            }
+            None => None,
+        };
+        let targets: Vec<String> = match target.as_deref() {
             Some(t) if !t.trim().is_empty() => t.split_whitespace().map(str::to_owned).collect(),
             _ => leaf_tasks(&dag),
         };
+        if let Some(unknown) = targets.iter().find(|t| !dag.tasks.contains_key(t.as_str())) {
+            self.set_phase(&id, Phase::Error, Some(format!("dag.target: task {unknown:?} does not exist")));
+            return Some(id);
+        }
         let fail_fast = spec.fail_fast.unwrap_or(true);
         if fail_fast {
             dag.halted = self.unexpected_failure(&dag);
@@ -150,13 +159,11 @@ impl Ctx<'_> {
             if !phase.failed_or_error() {
                 continue;
             }
-            let continues = task.continue_on.as_ref().is_some_and(|c| {
-                (phase == Phase::Failed && c.failed()) || (phase == Phase::Error && c.error())
-            });
-            let expected = dag
-                .conditions
-                .values()
-                .any(|(c, _)| mentions_outcome(c, name));
+            let continues = task
+                .continue_on
+                .as_ref()
+                .is_some_and(|c| (phase == Phase::Failed && c.failed()) || (phase == Phase::Error && c.error()));
+            let expected = dag.conditions.values().any(|(c, _)| mentions_outcome(c, name));
             if !continues && !expected {
                 return Some((phase, format!("task '{}' failed", dag.node_name(name))));
             }
@@ -222,14 +229,7 @@ impl Ctx<'_> {
                     display: task_name.to_owned(),
                     ..dag.child_opts.clone()
                 };
-                let cid = self.failed_node(
-                    &node_name,
-                    NodeType::Skipped,
-                    None,
-                    Phase::Error,
-                    e.to_string(),
-                    &opts,
-                );
+                let cid = self.failed_node(&node_name, NodeType::Skipped, None, Phase::Error, e.to_string(), &opts);
                 self.connect(dag, task_name, &cid);
                 return;
             }
@@ -240,8 +240,7 @@ impl Ctx<'_> {
                     display: task_name.to_owned(),
                     ..dag.child_opts.clone()
                 };
-                let cid =
-                    self.failed_node(&node_name, NodeType::Skipped, None, Phase::Error, e, &opts);
+                let cid = self.failed_node(&node_name, NodeType::Skipped, None, Phase::Error, e, &opts);
                 self.connect(dag, task_name, &cid);
             }
             Ok(None) => {
@@ -262,9 +261,7 @@ impl Ctx<'_> {
                 let cid = self.skipped_node(&node_name, "Skipped, empty params".into(), &opts);
                 self.connect(dag, task_name, &cid);
             }
-            Ok(Some(items)) => {
-                self.run_task_group(dag, &task, &node_name, task_name, &scope, &items)
-            }
+            Ok(Some(items)) => self.run_task_group(dag, &task, &node_name, task_name, &scope, &items),
         }
     }
 
@@ -304,14 +301,7 @@ impl Ctx<'_> {
                         display: loops::item_name(task_name, i, item),
                         ..dag.child_opts.clone()
                     };
-                    let cid = self.failed_node(
-                        &child,
-                        NodeType::Skipped,
-                        None,
-                        Phase::Error,
-                        e.to_string(),
-                        &opts,
-                    );
+                    let cid = self.failed_node(&child, NodeType::Skipped, None, Phase::Error, e.to_string(), &opts);
                     self.add_child(&gid, &cid);
                     failed = Some(Phase::Error);
                     continue;
@@ -342,14 +332,7 @@ impl Ctx<'_> {
     }
 
     /// Evaluates `when`, then runs the task's template.
-    fn run_task(
-        &mut self,
-        dag: &Dag,
-        task: &DagTask,
-        node_name: &str,
-        display: &str,
-        scope: &Scope,
-    ) -> Option<String> {
+    fn run_task(&mut self, dag: &Dag, task: &DagTask, node_name: &str, display: &str, scope: &Scope) -> Option<String> {
         let mut local = dag.child_opts.local.clone();
         local.set("tasks.name", task.name.as_str());
         let opts = Opts {
@@ -366,21 +349,10 @@ impl Ctx<'_> {
                 match self.should_run(cond, scope) {
                     Ok(true) => {}
                     Ok(false) => {
-                        return Some(self.skipped_node(
-                            node_name,
-                            format!("when '{cond}' evaluated false"),
-                            &opts,
-                        ));
+                        return Some(self.skipped_node(node_name, format!("when '{cond}' evaluated false"), &opts));
                     }
                     Err(e) => {
-                        return Some(self.failed_node(
-                            node_name,
-                            NodeType::Skipped,
-                            None,
-                            Phase::Error,
-                            e,
-                            &opts,
-                        ));
+                        return Some(self.failed_node(node_name, NodeType::Skipped, None, Phase::Error, e, &opts));
                     }
                 }
             }
@@ -404,14 +376,8 @@ impl Ctx<'_> {
 
     fn task_exit_handler(&mut self, dag: &Dag, node_id: &str, template: &str) -> bool {
         let mut opts = dag.child_opts.clone();
-        let task = self.nodes[node_id]
-            .name
-            .rsplit('.')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        opts.local
-            .set("tasks.name", task.split('(').next().unwrap_or_default());
+        let task = self.nodes[node_id].name.rsplit('.').next().unwrap_or_default().to_owned();
+        opts.local.set("tasks.name", task.split('(').next().unwrap_or_default());
         self.run_exit_handler(node_id, template, &opts)
     }
 
@@ -440,10 +406,7 @@ impl Ctx<'_> {
         }
         let exit = self.id(&argo_api::names::on_exit_node(&dag.node_name(task)));
         match dag.tasks.get(task).and_then(|t| t.on_exit.as_ref()) {
-            Some(_)
-                if self.phase(&tid) != Some(Phase::Omitted)
-                    && self.phase(&tid) != Some(Phase::Skipped) =>
-            {
+            Some(_) if self.phase(&tid) != Some(Phase::Omitted) && self.phase(&tid) != Some(Phase::Skipped) => {
                 self.fulfilled(&exit)
             }
             _ => true,
@@ -459,11 +422,7 @@ impl Ctx<'_> {
         let children = || node.children.iter().filter_map(|c| self.nodes.get(c));
         match result {
             None => {
-                let continue_on = dag
-                    .tasks
-                    .get(name)
-                    .and_then(|t| t.continue_on.clone())
-                    .unwrap_or_default();
+                let continue_on = dag.tasks.get(name).and_then(|t| t.continue_on.clone()).unwrap_or_default();
                 matches!(phase, Phase::Succeeded | Phase::Skipped)
                     || (widen && phase == Phase::Failed && continue_on.failed())
                     || (widen && phase == Phase::Error && continue_on.error())
@@ -499,12 +458,7 @@ impl Ctx<'_> {
 
     /// Upstream's assessDAGPhase: walk the tree from the DAG node carrying
     /// each branch's last finished phase; omitted tasks inherit it.
-    fn assess_dag(
-        &self,
-        dag: &Dag,
-        targets: &[String],
-        fail_fast: bool,
-    ) -> (Phase, Option<String>) {
+    fn assess_dag(&self, dag: &Dag, targets: &[String], fail_fast: bool) -> (Phase, Option<String>) {
         let running = dag.tasks.keys().any(|t| {
             let tid = self.id(&dag.node_name(t));
             self.nodes.contains_key(&tid) && !self.task_done(dag, t)
@@ -512,16 +466,11 @@ impl Ctx<'_> {
         if running {
             return (Phase::Running, None);
         }
-        let target_ids: BTreeMap<String, &str> = targets
-            .iter()
-            .map(|t| (self.id(&dag.node_name(t)), t.as_str()))
-            .collect();
+        let target_ids: BTreeMap<String, &str> =
+            targets.iter().map(|t| (self.id(&dag.node_name(t)), t.as_str())).collect();
         let mut branch: BTreeMap<&str, Phase> = BTreeMap::new();
-        let mut queue: VecDeque<(String, Phase)> = self.nodes[&dag.id]
-            .children
-            .iter()
-            .map(|c| (c.clone(), Phase::Succeeded))
-            .collect();
+        let mut queue: VecDeque<(String, Phase)> =
+            self.nodes[&dag.id].children.iter().map(|c| (c.clone(), Phase::Succeeded)).collect();
         let mut seen = HashSet::new();
         while let Some((id, mut phase)) = queue.pop_front() {
             if !seen.insert((id.clone(), phase)) {
@@ -574,9 +523,7 @@ impl Ctx<'_> {
                         .tasks
                         .get(t.as_str())
                         .and_then(|t| t.continue_on.as_ref())
-                        .is_some_and(|c| {
-                            (*p == Phase::Failed && c.failed()) || (*p == Phase::Error && c.error())
-                        });
+                        .is_some_and(|c| (*p == Phase::Failed && c.failed()) || (*p == Phase::Error && c.error()));
                     if continues {
                         continue;
                     }
@@ -602,11 +549,7 @@ impl Ctx<'_> {
 /// Tasks no other task depends on.
 fn leaf_tasks(dag: &Dag) -> Vec<String> {
     let used: BTreeSet<String> = dag.tasks.keys().flat_map(|t| dag.deps(t)).collect();
-    dag.tasks
-        .keys()
-        .filter(|t| !used.contains(**t))
-        .map(|t| t.to_string())
-        .collect()
+    dag.tasks.keys().filter(|t| !used.contains(**t)).map(|t| t.to_string()).collect()
 }
 
 /// Does the condition name `task` with an explicit non-success result?
@@ -616,18 +559,11 @@ fn mentions_outcome(c: &Depends, task: &str) -> bool {
             name == task
                 && matches!(
                     result,
-                    Some(
-                        TaskResult::Failed
-                            | TaskResult::Errored
-                            | TaskResult::AllFailed
-                            | TaskResult::AnySucceeded
-                    )
+                    Some(TaskResult::Failed | TaskResult::Errored | TaskResult::AllFailed | TaskResult::AnySucceeded)
                 )
         }
         // `!A` is satisfied exactly when A did not succeed.
         Depends::Not(e) => e.tasks().contains(task),
-        Depends::And(a, b) | Depends::Or(a, b) => {
-            mentions_outcome(a, task) || mentions_outcome(b, task)
-        }
+        Depends::And(a, b) | Depends::Or(a, b) => mentions_outcome(a, task) || mentions_outcome(b, task),
     }
 }

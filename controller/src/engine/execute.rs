@@ -43,13 +43,7 @@ pub(crate) fn node_type(kind: Option<TemplateKind>) -> NodeType {
 impl Ctx<'_> {
     /// Runs `call` at node `name`; returns the node's id once it exists.
     /// `None` means it could not start yet (parallelism, suspension).
-    pub fn execute(
-        &mut self,
-        name: &str,
-        call: Call,
-        args: Option<&Arguments>,
-        opts: &Opts,
-    ) -> Option<String> {
+    pub fn execute(&mut self, name: &str, call: Call, args: Option<&Arguments>, opts: &Opts) -> Option<String> {
         let id = self.id(name);
         if self.fulfilled(&id) {
             return Some(id);
@@ -58,14 +52,7 @@ impl Ctx<'_> {
         let (tmpl, tname) = match self.resolve(call) {
             Ok(t) => t,
             Err(msg) => {
-                return Some(self.failed_node(
-                    name,
-                    NodeType::Skipped,
-                    None,
-                    Phase::Error,
-                    msg,
-                    opts,
-                ));
+                return Some(self.failed_node(name, NodeType::Skipped, None, Phase::Error, msg, opts));
             }
         };
         let kind = tmpl.kind();
@@ -73,14 +60,7 @@ impl Ctx<'_> {
             match self.may_start(opts.on_exit) {
                 Start::Wait => return None,
                 Start::Fail(msg) => {
-                    return Some(self.failed_node(
-                        name,
-                        node_type(kind),
-                        tname,
-                        Phase::Failed,
-                        msg,
-                        opts,
-                    ));
+                    return Some(self.failed_node(name, node_type(kind), tname, Phase::Failed, msg, opts));
                 }
                 Start::Go => {}
             }
@@ -91,27 +71,15 @@ impl Ctx<'_> {
         let inputs = match bind_inputs(&tmpl, args, &self.globals) {
             Ok(i) => i,
             Err(msg) => {
-                return Some(self.failed_node(
-                    name,
-                    node_type(kind),
-                    tname,
-                    Phase::Error,
-                    msg,
-                    opts,
-                ));
+                return Some(self.failed_node(name, node_type(kind), tname, Phase::Error, msg, opts));
             }
         };
         let mut scope = self.globals.merged(&opts.local);
         scope.set("node.name", name);
         scope.extend(&input_scope(&inputs));
-        let retry = tmpl
-            .retry_strategy
-            .clone()
-            .or_else(|| self.spec.retry_strategy.clone());
+        let retry = tmpl.retry_strategy.clone().or_else(|| self.spec.retry_strategy.clone());
         match retry {
-            Some(strategy) => {
-                self.execute_retry(name, &tmpl, tname, inputs, scope, &strategy, opts)
-            }
+            Some(strategy) => self.execute_retry(name, &tmpl, tname, inputs, scope, &strategy, opts),
             None => self.execute_kind(name, &tmpl, tname, inputs, scope, opts),
         }
     }
@@ -223,17 +191,13 @@ pub(crate) fn bind_inputs(
     };
     let mut out = Vec::with_capacity(inputs.parameters.len());
     for input in &inputs.parameters {
-        let passed = args
-            .and_then(|a| a.parameters.iter().find(|p| p.name == input.name))
-            .and_then(|p| p.value.clone());
-        let value = passed
-            .or_else(|| input.value.clone())
-            .or_else(|| input.default.clone());
+        let passed =
+            args.and_then(|a| a.parameters.iter().find(|p| p.name == input.name)).and_then(|p| p.value.clone());
+        let value = passed.or_else(|| input.value.clone()).or_else(|| input.default.clone());
         let Some(value) = value else {
             return Err(format!("inputs.parameters.{} was not supplied", input.name));
         };
-        let value =
-            vars::replace(value.as_str(), globals, Mode::Strict).map_err(|e| e.to_string())?;
+        let value = vars::replace(value.as_str(), globals, Mode::Strict).map_err(|e| e.to_string())?;
         if let Some(allowed) = &input.enum_
             && !allowed.iter().any(|a| a.as_str() == value)
         {
@@ -260,9 +224,6 @@ pub(crate) fn input_scope(inputs: &[Parameter]) -> Scope {
         s.set(format!("inputs.parameters.{}", p.name), v);
         all.push(serde_json::json!({"name": p.name, "value": v}));
     }
-    s.set(
-        "inputs.parameters",
-        serde_json::Value::Array(all).to_string(),
-    );
+    s.set("inputs.parameters", serde_json::Value::Array(all).to_string());
     s
 }

@@ -22,11 +22,7 @@ pub(crate) fn reconcile(input: &Input) -> Output {
     let problems = validate::workflow(wf);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return super::refuse(
-            Some(&old),
-            format!("invalid workflow: {}", list.join("; ")),
-            input.now,
-        );
+        return super::refuse(Some(&old), format!("invalid workflow: {}", list.join("; ")), input.now);
     }
     let name = wf.metadata.name.as_deref().unwrap_or_default();
     let spec = &wf.spec;
@@ -34,11 +30,7 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         wf,
         name,
         spec,
-        templates: spec
-            .templates
-            .iter()
-            .map(|t| (t.name.as_str(), t))
-            .collect(),
+        templates: spec.templates.iter().map(|t| (t.name.as_str(), t)).collect(),
         pods: input.pods,
         now: input.now,
         create_errors: input.create_errors,
@@ -49,12 +41,7 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         gate: Gate::Open,
         active_pods: 0,
         active_children: HashMap::new(),
-        resume_at: wf
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(labels::RESUME))
-            .and_then(|t| t.parse().ok()),
+        resume_at: wf.metadata.annotations.as_ref().and_then(|a| a.get(labels::RESUME)).and_then(|t| t.parse().ok()),
     };
     let all: Vec<NodeStatus> = ctx.nodes.values().cloned().collect();
     for n in &all {
@@ -131,13 +118,8 @@ fn gate(ctx: &Ctx, started: Timestamp) -> Gate {
         Some("Stop") => return Gate::Shutdown { terminate: false },
         _ => {}
     }
-    if let Some(secs) = spec
-        .active_deadline_seconds
-        .and_then(|s| u64::try_from(s).ok())
-    {
-        let deadline = started
-            .checked_add(Duration::from_secs(secs))
-            .unwrap_or(started);
+    if let Some(secs) = spec.active_deadline_seconds.and_then(|s| u64::try_from(s).ok()) {
+        let deadline = started.checked_add(Duration::from_secs(secs)).unwrap_or(started);
         if ctx.now >= deadline {
             return Gate::Deadline;
         }
@@ -157,10 +139,7 @@ fn conclude(ctx: &mut Ctx, status: &mut WorkflowStatus, main: &NodeStatus, start
     };
     ctx.globals.set("workflow.status", phase.as_str());
     ctx.globals.set("workflow.failures", failures(&ctx.nodes));
-    ctx.globals.set(
-        "workflow.duration",
-        format!("{:.6}", seconds_between(started, ctx.now)),
-    );
+    ctx.globals.set("workflow.duration", format!("{:.6}", seconds_between(started, ctx.now)));
     let mut exit_phase = None;
     let terminate = matches!(ctx.gate, Gate::Shutdown { terminate: true });
     if let Some(on_exit) = ctx.spec.on_exit.clone().filter(|_| !terminate) {
@@ -173,18 +152,13 @@ fn conclude(ctx: &mut Ctx, status: &mut WorkflowStatus, main: &NodeStatus, start
         };
         let args = ctx.spec.arguments.clone();
         match ctx.execute(&exit_name, Call::Named(&on_exit), args.as_ref(), &opts) {
-            Some(id) if ctx.fulfilled(&id) => {
-                exit_phase = ctx.nodes.get(&id).map(|n| (n.phase, n.message.clone()))
-            }
+            Some(id) if ctx.fulfilled(&id) => exit_phase = ctx.nodes.get(&id).map(|n| (n.phase, n.message.clone())),
             _ => return,
         }
     }
     let shutdown = matches!(ctx.gate, Gate::Shutdown { .. });
     let mut message = if phase.failed_or_error() && shutdown {
-        Some(format!(
-            "Stopped with strategy '{}'",
-            if terminate { "Terminate" } else { "Stop" }
-        ))
+        Some(format!("Stopped with strategy '{}'", if terminate { "Terminate" } else { "Stop" }))
     } else {
         main.message.clone()
     };
@@ -239,19 +213,10 @@ fn seconds_between(a: Timestamp, b: Timestamp) -> f64 {
 fn failures(nodes: &BTreeMap<String, NodeStatus>) -> String {
     let mut failed: Vec<&NodeStatus> = nodes
         .values()
-        .filter(|n| {
-            n.phase.failed_or_error()
-                && !matches!(n.type_, NodeType::StepGroup | NodeType::TaskGroup)
-        })
+        .filter(|n| n.phase.failed_or_error() && !matches!(n.type_, NodeType::StepGroup | NodeType::TaskGroup))
         .collect();
     // The nodes that failed first, and leaves before what contains them.
-    failed.sort_by_key(|n| {
-        (
-            n.finished_at.as_ref().map(|t| t.0),
-            n.type_ != NodeType::Pod,
-            n.name.clone(),
-        )
-    });
+    failed.sort_by_key(|n| (n.finished_at.as_ref().map(|t| t.0), n.type_ != NodeType::Pod, n.name.clone()));
     let list: Vec<serde_json::Value> = failed
         .into_iter()
         .map(|n| {
@@ -274,19 +239,10 @@ fn globals(input: &Input) -> Scope {
     let mut s = Scope::new();
     let meta = &wf.metadata;
     s.set("workflow.name", meta.name.clone().unwrap_or_default());
-    s.set(
-        "workflow.namespace",
-        meta.namespace.clone().unwrap_or_default(),
-    );
+    s.set("workflow.namespace", meta.namespace.clone().unwrap_or_default());
     s.set("workflow.uid", meta.uid.clone().unwrap_or_default());
-    s.set(
-        "workflow.mainEntrypoint",
-        spec.entrypoint.clone().unwrap_or_default(),
-    );
-    s.set(
-        "workflow.serviceAccountName",
-        spec.service_account_name.clone().unwrap_or_default(),
-    );
+    s.set("workflow.mainEntrypoint", spec.entrypoint.clone().unwrap_or_default());
+    s.set("workflow.serviceAccountName", spec.service_account_name.clone().unwrap_or_default());
     if let Some(p) = spec.priority {
         s.set("workflow.priority", p.to_string());
     }
@@ -297,24 +253,15 @@ fn globals(input: &Input) -> Scope {
     }
     let params: Vec<_> = spec.arguments.iter().flat_map(|a| &a.parameters).collect();
     for p in &params {
-        s.set(
-            format!("workflow.parameters.{}", p.name),
-            p.value.as_ref().map(|v| v.as_str()).unwrap_or_default(),
-        );
+        s.set(format!("workflow.parameters.{}", p.name), p.value.as_ref().map(|v| v.as_str()).unwrap_or_default());
     }
-    s.set(
-        "workflow.parameters",
-        serde_json::to_string(&params).unwrap_or_default(),
-    );
+    s.set("workflow.parameters", serde_json::to_string(&params).unwrap_or_default());
     for (kind, map) in [("labels", &meta.labels), ("annotations", &meta.annotations)] {
         let map = map.clone().unwrap_or_default();
         for (k, v) in &map {
             s.set(format!("workflow.{kind}.{k}"), v.as_str());
         }
-        s.set(
-            format!("workflow.{kind}"),
-            serde_json::to_string(&map).unwrap_or_default(),
-        );
+        s.set(format!("workflow.{kind}"), serde_json::to_string(&map).unwrap_or_default());
     }
     s
 }
@@ -338,10 +285,7 @@ fn node_failure_events(
 ) {
     for n in new.values() {
         let was_failed = old.get(&n.id).is_some_and(|o| o.phase.failed_or_error());
-        if n.phase.failed_or_error()
-            && !was_failed
-            && !matches!(n.type_, NodeType::StepGroup | NodeType::TaskGroup)
-        {
+        if n.phase.failed_or_error() && !was_failed && !matches!(n.type_, NodeType::StepGroup | NodeType::TaskGroup) {
             let msg = n.message.as_deref().unwrap_or(n.phase.as_str());
             actions.push(Action::Event {
                 warning: true,
@@ -356,10 +300,7 @@ pub(crate) fn phase_labels(phase: Option<Phase>) -> BTreeMap<String, String> {
     let mut l = BTreeMap::new();
     if let Some(p) = phase {
         l.insert(labels::PHASE.to_owned(), p.as_str().to_owned());
-        l.insert(
-            labels::WORKFLOW_COMPLETED.to_owned(),
-            p.is_completed().to_string(),
-        );
+        l.insert(labels::WORKFLOW_COMPLETED.to_owned(), p.is_completed().to_string());
     }
     l
 }
@@ -374,16 +315,11 @@ fn after_completion(input: &Input, status: WorkflowStatus) -> Output {
     collect_pods(input, &mut out);
     let ttl = input.workflow.spec.ttl_strategy.as_ref();
     let secs = match out.status.phase {
-        Some(Phase::Succeeded) => {
-            ttl.and_then(|t| t.seconds_after_success.or(t.seconds_after_completion))
-        }
+        Some(Phase::Succeeded) => ttl.and_then(|t| t.seconds_after_success.or(t.seconds_after_completion)),
         _ => ttl.and_then(|t| t.seconds_after_failure.or(t.seconds_after_completion)),
     };
     if let (Some(secs), Some(finished)) = (secs, out.status.finished_at.as_ref()) {
-        let at = finished
-            .0
-            .checked_add(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
-            .unwrap_or(finished.0);
+        let at = finished.0.checked_add(Duration::from_secs(u64::try_from(secs).unwrap_or(0))).unwrap_or(finished.0);
         if input.now >= at {
             out.actions.push(Action::DeleteWorkflow);
         } else {
@@ -422,9 +358,10 @@ fn collect_pods(input: &Input, out: &mut Output) {
         .values()
         .filter(|n| n.type_ == NodeType::Pod)
         .map(|n| {
-            let pod = n.pod_name.clone().unwrap_or_else(|| {
-                argo_api::names::pod_name(wf_name, &n.name, n.template_name.as_deref())
-            });
+            let pod = n
+                .pod_name
+                .clone()
+                .unwrap_or_else(|| argo_api::names::pod_name(wf_name, &n.name, n.template_name.as_deref()));
             (pod, n)
         })
         .collect();
@@ -436,9 +373,7 @@ fn collect_pods(input: &Input, out: &mut Output) {
         if !node_done {
             if wf_done {
                 // No node will ever own it: a leftover.
-                actions.push(Action::DeletePod {
-                    name: pod_name.clone(),
-                });
+                actions.push(Action::DeletePod { name: pod_name.clone() });
             }
             continue;
         }
@@ -446,9 +381,7 @@ fn collect_pods(input: &Input, out: &mut Output) {
         let matches = selector.is_none_or(|s| selector_matches(s, pod.metadata.labels.as_ref()));
         let collect_at = match strategy {
             "OnPodCompletion" => node.finished_at.as_ref().map(|t| t.0),
-            "OnPodSuccess" if node.phase == Phase::Succeeded => {
-                node.finished_at.as_ref().map(|t| t.0)
-            }
+            "OnPodSuccess" if node.phase == Phase::Succeeded => node.finished_at.as_ref().map(|t| t.0),
             "OnWorkflowCompletion" if wf_done => wf_finished,
             "OnWorkflowSuccess" if wf_phase == Some(Phase::Succeeded) => wf_finished,
             _ => None,
@@ -465,28 +398,18 @@ fn collect_pods(input: &Input, out: &mut Output) {
             Some(at) if matches => {
                 let due = at.checked_add(delay).unwrap_or(at);
                 if input.now >= due {
-                    actions.push(Action::DeletePod {
-                        name: pod_name.clone(),
-                    });
+                    actions.push(Action::DeletePod { name: pod_name.clone() });
                 } else {
-                    let left =
-                        Duration::try_from(due.duration_since(input.now)).unwrap_or_default();
+                    let left = Duration::try_from(due.duration_since(input.now)).unwrap_or_default();
                     wait = Some(wait.map_or(left, |w| w.min(left)));
                 }
             }
             _ if keep_for_gc => {}
             _ => {
-                if pod
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::COMPLETED))
-                    .map(String::as_str)
+                if pod.metadata.labels.as_ref().and_then(|l| l.get(labels::COMPLETED)).map(String::as_str)
                     != Some("true")
                 {
-                    actions.push(Action::MarkPodCompleted {
-                        name: pod_name.clone(),
-                    });
+                    actions.push(Action::MarkPodCompleted { name: pod_name.clone() });
                 }
             }
         }
@@ -504,11 +427,7 @@ fn selector_matches(
 ) -> bool {
     let empty = BTreeMap::new();
     let labels = labels.unwrap_or(&empty);
-    let equal = s
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
+    let equal = s.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v));
     let exprs = s.match_expressions.iter().flatten().all(|e| {
         let values = e.values.clone().unwrap_or_default();
         match e.operator.as_str() {

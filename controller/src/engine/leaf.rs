@@ -37,48 +37,21 @@ impl Ctx<'_> {
             return Some(id);
         }
         let adopted = self.pods.contains_key(&pod_name);
-        if !exists
-            && !adopted
-            && self
-                .spec
-                .parallelism
-                .is_some_and(|limit| self.active_pods >= limit)
-        {
+        if !exists && !adopted && self.spec.parallelism.is_some_and(|limit| self.active_pods >= limit) {
             return None;
         }
         let rendered = match vars::replace_in(tmpl, &scope, Mode::Strict) {
             Ok(t) => t,
             Err(e) => {
-                return Some(self.failed_node(
-                    name,
-                    NodeType::Pod,
-                    tname,
-                    Phase::Error,
-                    e.to_string(),
-                    opts,
-                ));
+                return Some(self.failed_node(name, NodeType::Pod, tname, Phase::Error, e.to_string(), opts));
             }
         };
         if !exists {
             let display = Self::display_name(&rendered, &scope, opts);
-            let pod = match self.render_pod(
-                name,
-                &id,
-                &pod_name,
-                &rendered,
-                tname.as_deref(),
-                &opts.boundary,
-            ) {
+            let pod = match self.render_pod(name, &id, &pod_name, &rendered, tname.as_deref(), &opts.boundary) {
                 Ok(p) => p,
                 Err(e) => {
-                    return Some(self.failed_node(
-                        name,
-                        NodeType::Pod,
-                        tname,
-                        Phase::Error,
-                        e,
-                        opts,
-                    ));
+                    return Some(self.failed_node(name, NodeType::Pod, tname, Phase::Error, e, opts));
                 }
             };
             self.init(NewNode {
@@ -126,11 +99,7 @@ impl Ctx<'_> {
             .map(|t| t.0)
             .or_else(|| self.nodes[id].started_at.clone().map(|t| t.0))
             .unwrap_or(self.now);
-        let created = self.nodes[id]
-            .started_at
-            .clone()
-            .map(|t| t.0)
-            .unwrap_or(self.now);
+        let created = self.nodes[id].started_at.clone().map(|t| t.0).unwrap_or(self.now);
         if let Some(ads) = tmpl.active_deadline_seconds.as_ref().and_then(seconds)
             && self.past(started, ads)
         {
@@ -142,18 +111,10 @@ impl Ctx<'_> {
             );
             return;
         }
-        if let Some(t) = tmpl
-            .timeout
-            .as_deref()
-            .and_then(|t| duration::parse(t).ok())
+        if let Some(t) = tmpl.timeout.as_deref().and_then(|t| duration::parse(t).ok())
             && self.past(created, t)
         {
-            self.kill(
-                id,
-                pod_name,
-                Phase::Failed,
-                format!("Step exceeded its timeout of {}", duration::format(t)),
-            );
+            self.kill(id, pod_name, Phase::Failed, format!("Step exceeded its timeout of {}", duration::format(t)));
         }
     }
 
@@ -178,17 +139,12 @@ impl Ctx<'_> {
     fn pod_missing(&mut self, id: &str, pod_name: &str, tmpl: &Template, opts: &Opts) {
         let failure = self.create_errors.get(pod_name).cloned();
         if let Some(e) = failure.as_ref().filter(|e| e.permanent) {
-            self.set_phase(
-                id,
-                Phase::Error,
-                Some(format!("failed to create pod {pod_name}: {}", e.message)),
-            );
+            self.set_phase(id, Phase::Error, Some(format!("failed to create pod {pod_name}: {}", e.message)));
             return;
         }
         let node = &self.nodes[id];
         let created = node.started_at.clone().map(|t| t.0).unwrap_or(self.now);
-        let young =
-            self.now.duration_since(created) < POD_APPEAR_GRACE.try_into().unwrap_or_default();
+        let young = self.now.duration_since(created) < POD_APPEAR_GRACE.try_into().unwrap_or_default();
         match (node.phase == Phase::Pending && young, failure) {
             (true, failure) => {
                 // Created but not yet seen (watch lag, a crash before the
@@ -196,9 +152,7 @@ impl Ctx<'_> {
                 // idempotent, the name is fixed.
                 let name = node.name.clone();
                 let tname = node.template_name.clone();
-                if let Ok(pod) =
-                    self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary)
-                {
+                if let Ok(pod) = self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary) {
                     self.actions.push(Action::CreatePod(Box::new(pod)));
                 }
                 if let Some(e) = failure {
@@ -207,29 +161,17 @@ impl Ctx<'_> {
                 self.requeue_in(Duration::from_secs(5));
             }
             (false, Some(e)) => {
-                self.set_phase(
-                    id,
-                    Phase::Error,
-                    Some(format!("failed to create pod {pod_name}: {}", e.message)),
-                );
+                self.set_phase(id, Phase::Error, Some(format!("failed to create pod {pod_name}: {}", e.message)));
             }
             (false, None) => {
-                self.set_phase(
-                    id,
-                    Phase::Error,
-                    Some(format!("pod {pod_name} was deleted before it finished")),
-                );
+                self.set_phase(id, Phase::Error, Some(format!("pod {pod_name} was deleted before it finished")));
             }
         }
     }
 
     fn update_from_pod(&mut self, id: &str, pod: &Pod) {
         let status = pod.status.clone().unwrap_or_default();
-        let main = status
-            .container_statuses
-            .iter()
-            .flatten()
-            .find(|c| c.name == "main");
+        let main = status.container_statuses.iter().flatten().find(|c| c.name == "main");
         let exit_code = main
             .and_then(|c| c.state.as_ref())
             .and_then(|s| s.terminated.as_ref())
@@ -245,11 +187,7 @@ impl Ctx<'_> {
             _ => (Phase::Pending, pending_reason(pod)),
         };
         if let Some(n) = self.nodes.get_mut(id) {
-            n.host_node_name = pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .or(n.host_node_name.take());
+            n.host_node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone()).or(n.host_node_name.take());
             n.pod_ip = status.pod_ip.clone().or(n.pod_ip.take());
             if exit_code.is_some() {
                 n.outputs.get_or_insert_with(Outputs::default).exit_code = exit_code;
@@ -297,30 +235,20 @@ impl Ctx<'_> {
             self.set_phase(&id, Phase::Failed, Some(why));
             return Some(id);
         }
-        let started = self.nodes[&id]
-            .started_at
-            .clone()
-            .map(|t| t.0)
-            .unwrap_or(self.now);
+        let started = self.nodes[&id].started_at.clone().map(|t| t.0).unwrap_or(self.now);
         if self.resume_at.is_some_and(|r| r >= started) {
             self.set_phase(&id, Phase::Succeeded, Some("Resumed".into()));
             return Some(id);
         }
-        let wait = tmpl
-            .suspend
-            .as_ref()
-            .and_then(|s| s.duration.as_ref())
-            .map(|d| {
-                vars::replace(d.as_str(), &scope, Mode::Strict)
-                    .map_err(|e| e.to_string())
-                    .and_then(|d| duration::parse(&d))
-            });
+        let wait = tmpl.suspend.as_ref().and_then(|s| s.duration.as_ref()).map(|d| {
+            vars::replace(d.as_str(), &scope, Mode::Strict)
+                .map_err(|e| e.to_string())
+                .and_then(|d| duration::parse(&d))
+        });
         match wait {
             Some(Ok(d)) if self.past(started, d) => self.set_phase(&id, Phase::Succeeded, None),
             Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                self.set_phase(&id, Phase::Error, Some(format!("suspend.duration: {e}")))
-            }
+            Some(Err(e)) => self.set_phase(&id, Phase::Error, Some(format!("suspend.duration: {e}"))),
             None => {}
         }
         Some(id)
@@ -347,15 +275,12 @@ fn pending_reason(pod: &Pod) -> Option<String> {
             .filter(|r| !r.is_empty());
         }
     }
-    status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.reason.as_deref() == Some("Unschedulable"))
-        .map(|c| match &c.message {
+    status.conditions.iter().flatten().find(|c| c.reason.as_deref() == Some("Unschedulable")).map(|c| {
+        match &c.message {
             Some(m) => format!("Unschedulable: {m}"),
             None => "Unschedulable".into(),
-        })
+        }
+    })
 }
 
 /// Phase and message of a Failed pod, preferring (as upstream does) the
@@ -370,11 +295,7 @@ fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
         if t.exit_code == 0 {
             return None;
         }
-        let mut msg = format!(
-            "{} (exit code {})",
-            t.reason.as_deref().unwrap_or("Error"),
-            t.exit_code
-        );
+        let mut msg = format!("{} (exit code {})", t.reason.as_deref().unwrap_or("Error"), t.exit_code);
         if let Some(m) = t.message.as_deref().filter(|m| !m.is_empty()) {
             msg = format!("{msg}: {}", m.trim_end());
         }
@@ -402,19 +323,12 @@ fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
         }
     }
     for c in containers.iter().filter(|c| c.name != "main") {
-        let code = c
-            .state
-            .as_ref()
-            .and_then(|s| s.terminated.as_ref())
-            .map(|t| t.exit_code);
+        let code = c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code);
         if !matches!(code, Some(137 | 143))
             && let Some(m) = describe(c)
         {
             return (Phase::Failed, Some(m));
         }
     }
-    (
-        Phase::Failed,
-        Some("pod failed: main container did not complete successfully".into()),
-    )
+    (Phase::Failed, Some("pod failed: main container did not complete successfully".into()))
 }

@@ -15,10 +15,7 @@ pub(crate) fn items(l: &Loop) -> Result<Option<Vec<Value>>, String> {
     if let Some(param) = &l.with_param {
         return match serde_json::from_str::<Value>(param) {
             Ok(Value::Array(items)) => Ok(Some(items)),
-            _ => Err(format!(
-                "withParam value could not be parsed as a JSON list: {}",
-                param.trim()
-            )),
+            _ => Err(format!("withParam value could not be parsed as a JSON list: {}", param.trim())),
         };
     }
     if let Some(seq) = &l.with_sequence {
@@ -30,27 +27,19 @@ pub(crate) fn items(l: &Loop) -> Result<Option<Vec<Value>>, String> {
 fn int(v: &IntOrString, field: &str) -> Result<i64, String> {
     match v {
         IntOrString::Int(n) => Ok(i64::from(*n)),
-        IntOrString::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("withSequence.{field} must be a number, not {s:?}")),
+        IntOrString::String(s) => {
+            s.trim().parse().map_err(|_| format!("withSequence.{field} must be a number, not {s:?}"))
+        }
     }
 }
 
 fn sequence(seq: &Sequence) -> Result<Vec<Value>, String> {
-    let start = seq
-        .start
-        .as_ref()
-        .map(|s| int(s, "start"))
-        .transpose()?
-        .unwrap_or(0);
+    let start = seq.start.as_ref().map(|s| int(s, "start")).transpose()?.unwrap_or(0);
     let numbers: Vec<i64> = match (&seq.count, &seq.end) {
         (Some(c), None) => {
             let count = int(c, "count")?;
             if count < 0 {
-                return Err(format!(
-                    "withSequence.count must not be negative, not {count}"
-                ));
+                return Err(format!("withSequence.count must not be negative, not {count}"));
             }
             (start..start + count).collect()
         }
@@ -124,15 +113,9 @@ pub(crate) fn text(v: &Value) -> String {
 /// Go's `%v` of a value, for node names.
 fn go_text(v: &Value) -> String {
     match v {
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(go_text).collect::<Vec<_>>().join(" ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(go_text).collect::<Vec<_>>().join(" ")),
         Value::Object(m) => {
-            let mut kv: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", go_text(v)))
-                .collect();
+            let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{}", go_text(v))).collect();
             kv.sort();
             format!("map[{}]", kv.join(" "))
         }
@@ -144,10 +127,7 @@ fn go_text(v: &Value) -> String {
 pub(crate) fn item_name(name: &str, index: usize, item: &Value) -> String {
     let desc = match item {
         Value::Object(m) => {
-            let mut kv: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", go_text(v)))
-                .collect();
+            let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{}", go_text(v))).collect();
             kv.sort();
             kv.join(",")
         }
@@ -178,10 +158,7 @@ mod tests {
     fn names_follow_upstream() {
         assert_eq!(item_name("A", 0, &json!("x")), "A(0:x)");
         assert_eq!(item_name("A", 1, &json!(3)), "A(1:3)");
-        assert_eq!(
-            item_name("A", 2, &json!({"os": "debian", "v": 9})),
-            "A(2:os:debian,v:9)"
-        );
+        assert_eq!(item_name("A", 2, &json!({"os": "debian", "v": 9})), "A(2:os:debian,v:9)");
         assert_eq!(item_name("A", 3, &json!("f(x)")), "A(3:fx)");
     }
 
@@ -200,10 +177,7 @@ mod tests {
             .collect::<Vec<_>>()
         };
         assert_eq!(s(Some(3), None, None, None), ["0", "1", "2"]);
-        assert_eq!(
-            s(None, Some(100), Some(102), Some("test%02X")),
-            ["test64", "test65", "test66"]
-        );
+        assert_eq!(s(None, Some(100), Some(102), Some("test%02X")), ["test64", "test65", "test66"]);
         assert_eq!(s(None, Some(5), Some(3), None), ["5", "4", "3"]);
     }
 

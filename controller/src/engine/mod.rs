@@ -136,9 +136,7 @@ impl Ctx<'_> {
     /// Why a running node must stop now, if it must.
     pub fn must_stop(&self, on_exit: bool) -> Option<String> {
         match &self.gate {
-            Gate::Shutdown { terminate } if *terminate || !on_exit => {
-                Some(shutdown_message(*terminate))
-            }
+            Gate::Shutdown { terminate } if *terminate || !on_exit => Some(shutdown_message(*terminate)),
             Gate::Deadline if !on_exit => Some("Step exceeded its deadline".into()),
             _ => None,
         }
@@ -146,10 +144,7 @@ impl Ctx<'_> {
 }
 
 fn shutdown_message(terminate: bool) -> String {
-    format!(
-        "workflow shutdown with strategy: {}",
-        if terminate { "Terminate" } else { "Stop" }
-    )
+    format!("workflow shutdown with strategy: {}", if terminate { "Terminate" } else { "Stop" })
 }
 
 /// Runs the engine once.
@@ -184,14 +179,6 @@ pub fn refuse(workflow_status: Option<&WorkflowStatus>, message: String, now: Ti
 
 /// True when the workflow's outcome is final and recorded.
 pub fn is_finished(wf: &Workflow) -> bool {
-    wf.status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .is_some_and(Phase::is_completed)
-        && wf
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(labels::COMPLETED))
-            .is_some_and(|v| v == "true")
+    wf.status.as_ref().and_then(|s| s.phase).is_some_and(Phase::is_completed)
+        && wf.metadata.labels.as_ref().and_then(|l| l.get(labels::COMPLETED)).is_some_and(|v| v == "true")
 }

@@ -134,11 +134,7 @@ impl Ctx<'_> {
             NodeType::Pod | NodeType::Skipped | NodeType::Suspend => return vec![id.to_owned()],
             NodeType::TaskGroup if node.children.is_empty() => return vec![id.to_owned()],
             NodeType::TaskGroup => {
-                return node
-                    .children
-                    .iter()
-                    .flat_map(|c| self.outbound(c))
-                    .collect();
+                return node.children.iter().flat_map(|c| self.outbound(c)).collect();
             }
             NodeType::Retry => {
                 return match node.children.iter().rev().find(|c| !self.is_hook(c)) {
@@ -161,10 +157,6 @@ impl Ctx<'_> {
     }
 
     pub fn is_hook(&self, id: &str) -> bool {
-        self.nodes
-            .get(id)
-            .and_then(|n| n.node_flag.as_ref())
-            .and_then(|f| f.hooked)
-            .unwrap_or(false)
+        self.nodes.get(id).and_then(|n| n.node_flag.as_ref()).and_then(|f| f.hooked).unwrap_or(false)
     }
 }

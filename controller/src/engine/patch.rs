@@ -52,9 +52,7 @@ pub(crate) fn strategic_merge(base: &mut Value, patch: &Value) {
 }
 
 fn named(items: &[Value]) -> bool {
-    items
-        .iter()
-        .all(|i| i.get("name").is_some_and(Value::is_string))
+    items.iter().all(|i| i.get("name").is_some_and(Value::is_string))
 }
 
 #[cfg(test)]
@@ -86,13 +84,7 @@ mod tests {
     #[test]
     fn merge_json_puts_defaults_under_values() {
         let mut base = json!({"retryStrategy": {"limit": 2}, "timeout": "1m", "x": 1});
-        merge_json(
-            &mut base,
-            &json!({"retryStrategy": {"retryPolicy": "Always"}, "timeout": "5m", "x": null}),
-        );
-        assert_eq!(
-            base,
-            json!({"retryStrategy": {"limit": 2, "retryPolicy": "Always"}, "timeout": "5m"})
-        );
+        merge_json(&mut base, &json!({"retryStrategy": {"retryPolicy": "Always"}, "timeout": "5m", "x": null}));
+        assert_eq!(base, json!({"retryStrategy": {"limit": 2, "retryPolicy": "Always"}, "timeout": "5m"}));
     }
 }

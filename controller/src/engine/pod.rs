@@ -9,8 +9,7 @@ use argo_api::labels;
 use argo_api::vars::{self, Mode};
 use argo_api::workflow::{Template, UserContainer};
 use k8s_openapi::api::core::v1::{
-    Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource, ObjectFieldSelector, Pod, PodSpec,
-    Volume, VolumeMount,
+    Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource, ObjectFieldSelector, Pod, PodSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -47,10 +46,7 @@ impl Ctx<'_> {
         if let Some(b) = boundary {
             annotations.insert("workflows.argoproj.io/boundary-id".into(), b.clone());
         }
-        for md in [spec.pod_metadata.as_ref(), tmpl.metadata.as_ref()]
-            .into_iter()
-            .flatten()
-        {
+        for md in [spec.pod_metadata.as_ref(), tmpl.metadata.as_ref()].into_iter().flatten() {
             pod_labels.extend(md.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
             annotations.extend(md.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
@@ -79,13 +75,11 @@ impl Ctx<'_> {
                 }),
                 ..Default::default()
             });
-            main.volume_mounts
-                .get_or_insert_with(Vec::new)
-                .push(VolumeMount {
-                    name: "argo-staging".into(),
-                    mount_path: SCRIPT_DIR.into(),
-                    ..Default::default()
-                });
+            main.volume_mounts.get_or_insert_with(Vec::new).push(VolumeMount {
+                name: "argo-staging".into(),
+                mount_path: SCRIPT_DIR.into(),
+                ..Default::default()
+            });
             let mut args = vec![format!("{SCRIPT_DIR}/script")];
             args.extend(main.args.take().unwrap_or_default());
             main.args = Some(args);
@@ -94,9 +88,7 @@ impl Ctx<'_> {
         let with_mirror = |u: &UserContainer| -> Container {
             let mut c = u.container.clone();
             if u.mirror_volume_mounts == Some(true) {
-                c.volume_mounts
-                    .get_or_insert_with(Vec::new)
-                    .extend(main_mounts.iter().cloned());
+                c.volume_mounts.get_or_insert_with(Vec::new).extend(main_mounts.iter().cloned());
             }
             c
         };
@@ -105,11 +97,7 @@ impl Ctx<'_> {
         let init: Vec<Container> = tmpl.init_containers.iter().map(with_mirror).collect();
 
         let mut node_selector = spec.node_selector.clone();
-        node_selector.extend(
-            tmpl.node_selector
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        node_selector.extend(tmpl.node_selector.iter().map(|(k, v)| (k.clone(), v.clone())));
         let deadline = [
             tmpl.active_deadline_seconds.as_ref().and_then(int_seconds),
             tmpl.timeout
@@ -126,10 +114,7 @@ impl Ctx<'_> {
             containers,
             init_containers: (!init.is_empty()).then_some(init),
             volumes: (!volumes.is_empty()).then_some(volumes),
-            service_account_name: tmpl
-                .service_account_name
-                .clone()
-                .or_else(|| spec.service_account_name.clone()),
+            service_account_name: tmpl.service_account_name.clone().or_else(|| spec.service_account_name.clone()),
             automount_service_account_token: tmpl
                 .automount_service_account_token
                 .or(spec.automount_service_account_token),
@@ -140,30 +125,14 @@ impl Ctx<'_> {
                 &tmpl.tolerations
             }),
             affinity: tmpl.affinity.clone().or_else(|| spec.affinity.clone()),
-            security_context: tmpl
-                .security_context
-                .clone()
-                .or_else(|| spec.security_context.clone()),
+            security_context: tmpl.security_context.clone().or_else(|| spec.security_context.clone()),
             image_pull_secrets: non_empty(&spec.image_pull_secrets),
             host_network: spec.host_network,
             dns_policy: spec.dns_policy.clone(),
             dns_config: spec.dns_config.clone(),
-            priority_class_name: tmpl
-                .priority_class_name
-                .clone()
-                .or_else(|| spec.pod_priority_class_name.clone()),
-            scheduler_name: tmpl
-                .scheduler_name
-                .clone()
-                .or_else(|| spec.scheduler_name.clone()),
-            host_aliases: non_empty(
-                &spec
-                    .host_aliases
-                    .iter()
-                    .chain(&tmpl.host_aliases)
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            ),
+            priority_class_name: tmpl.priority_class_name.clone().or_else(|| spec.pod_priority_class_name.clone()),
+            scheduler_name: tmpl.scheduler_name.clone().or_else(|| spec.scheduler_name.clone()),
+            host_aliases: non_empty(&spec.host_aliases.iter().chain(&tmpl.host_aliases).cloned().collect::<Vec<_>>()),
             active_deadline_seconds: deadline,
             ..Default::default()
         };
@@ -195,27 +164,19 @@ impl Ctx<'_> {
 
     /// Applies the workflow's, then the template's `podSpecPatch`.
     fn patch_spec(&self, spec: PodSpec, tmpl: &Template) -> Result<PodSpec, String> {
-        let patches = [
-            self.spec.pod_spec_patch.as_deref(),
-            tmpl.pod_spec_patch.as_deref(),
-        ];
+        let patches = [self.spec.pod_spec_patch.as_deref(), tmpl.pod_spec_patch.as_deref()];
         if patches.iter().all(Option::is_none) {
             return Ok(spec);
         }
         let mut value = serde_json::to_value(&spec).map_err(|e| e.to_string())?;
-        for (field, patch) in ["spec.podSpecPatch", "podSpecPatch"]
-            .into_iter()
-            .zip(patches)
-        {
+        for (field, patch) in ["spec.podSpecPatch", "podSpecPatch"].into_iter().zip(patches) {
             let Some(patch) = patch else { continue };
-            let patch = vars::replace(patch, &self.globals, Mode::Strict)
-                .map_err(|e| format!("{field}: {e}"))?;
-            let patch: serde_json::Value = serde_yaml::from_str(&patch)
-                .map_err(|e| format!("{field} is not valid JSON or YAML: {e}"))?;
+            let patch = vars::replace(patch, &self.globals, Mode::Strict).map_err(|e| format!("{field}: {e}"))?;
+            let patch: serde_json::Value =
+                serde_yaml::from_str(&patch).map_err(|e| format!("{field} is not valid JSON or YAML: {e}"))?;
             strategic_merge(&mut value, &patch);
         }
-        serde_json::from_value(value)
-            .map_err(|e| format!("podSpecPatch makes an invalid pod spec: {e}"))
+        serde_json::from_value(value).map_err(|e| format!("podSpecPatch makes an invalid pod spec: {e}"))
     }
 }
 

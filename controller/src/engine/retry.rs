@@ -61,23 +61,10 @@ impl Ctx<'_> {
                 return Some(id);
             }
         };
-        let attempts: Vec<String> = self.nodes[&id]
-            .children
-            .iter()
-            .filter(|c| !self.is_hook(c))
-            .cloned()
-            .collect();
+        let attempts: Vec<String> = self.nodes[&id].children.iter().filter(|c| !self.is_hook(c)).cloned().collect();
         if let Some(last) = attempts.last() {
             if !self.fulfilled(last) {
-                self.run_attempt(
-                    name,
-                    attempts.len() - 1,
-                    tmpl,
-                    &tname,
-                    &inputs,
-                    &scope,
-                    opts,
-                );
+                self.run_attempt(name, attempts.len() - 1, tmpl, &tname, &inputs, &scope, opts);
             }
             if !self.fulfilled(last) {
                 return Some(id);
@@ -86,9 +73,7 @@ impl Ctx<'_> {
                 return Some(id);
             }
         }
-        if !attempts.is_empty()
-            && (self.boundary_full(opts) || matches!(self.may_start(opts.on_exit), Start::Wait))
-        {
+        if !attempts.is_empty() && (self.boundary_full(opts) || matches!(self.may_start(opts.on_exit), Start::Wait)) {
             return Some(id);
         }
         self.run_attempt(name, attempts.len(), tmpl, &tname, &inputs, &scope, opts);
@@ -115,14 +100,9 @@ impl Ctx<'_> {
             display: format!("{}({index})", self.nodes[&parent].display_name),
             ..opts.clone()
         };
-        if let Some(child) = self.execute_kind(
-            &child_name,
-            tmpl,
-            tname.clone(),
-            inputs.to_vec(),
-            child_scope,
-            &child_opts,
-        ) {
+        if let Some(child) =
+            self.execute_kind(&child_name, tmpl, tname.clone(), inputs.to_vec(), child_scope, &child_opts)
+        {
             self.add_child(&parent, &child);
             if let Some(n) = self.nodes.get_mut(&child) {
                 let flag = n.node_flag.get_or_insert_with(NodeFlag::default);
@@ -133,20 +113,9 @@ impl Ctx<'_> {
 
     /// Decides what a finished attempt means: finishes the Retry node and
     /// returns false, or returns true when another attempt should start now.
-    fn retry_again(
-        &mut self,
-        id: &str,
-        last: &str,
-        attempts: &[String],
-        s: &RetryStrategy,
-        opts: &Opts,
-    ) -> bool {
+    fn retry_again(&mut self, id: &str, last: &str, attempts: &[String], s: &RetryStrategy, opts: &Opts) -> bool {
         let last_node = &self.nodes[last];
-        let (phase, message, outputs) = (
-            last_node.phase,
-            last_node.message.clone(),
-            last_node.outputs.clone(),
-        );
+        let (phase, message, outputs) = (last_node.phase, last_node.message.clone(), last_node.outputs.clone());
         let finished_at = last_node.finished_at.clone();
         let finish = |ctx: &mut Self, phase: Phase, message: Option<String>| {
             if let Some(n) = ctx.nodes.get_mut(id) {
@@ -186,44 +155,23 @@ impl Ctx<'_> {
         let Some(backoff) = &s.backoff else {
             return true;
         };
-        let first_start = self.nodes[&attempts[0]]
-            .started_at
-            .clone()
-            .map(|t| t.0)
-            .unwrap_or(self.now);
-        let max_deadline = backoff
-            .max_duration
-            .as_ref()
-            .and_then(duration_of)
-            .map(|d| add(first_start, d));
+        let first_start = self.nodes[&attempts[0]].started_at.clone().map(|t| t.0).unwrap_or(self.now);
+        let max_deadline = backoff.max_duration.as_ref().and_then(duration_of).map(|d| add(first_start, d));
         if let Some(deadline) = max_deadline
             && self.now >= deadline
         {
             finish(self, phase, Some("Max duration limit exceeded".into()));
             return false;
         }
-        let base = backoff
-            .duration
-            .as_ref()
-            .and_then(duration_of)
-            .unwrap_or_default();
-        let factor = backoff
-            .factor
-            .as_ref()
-            .map(float_of)
-            .unwrap_or(1.0)
-            .max(1.0);
+        let base = backoff.duration.as_ref().and_then(duration_of).unwrap_or_default();
+        let factor = backoff.factor.as_ref().map(float_of).unwrap_or(1.0).max(1.0);
         let mut wait = base.mul_f64(factor.powi(retries_done.try_into().unwrap_or(i32::MAX)));
         if let Some(cap) = backoff.cap.as_ref().and_then(duration_of) {
             wait = wait.min(cap);
         }
         let ready_at = add(finished_at.map(|t| t.0).unwrap_or(self.now), wait);
         if max_deadline.is_some_and(|d| ready_at > d) {
-            finish(
-                self,
-                phase,
-                Some("Backoff would exceed max duration limit".into()),
-            );
+            finish(self, phase, Some("Backoff would exceed max duration limit".into()));
             return false;
         }
         if self.now < ready_at {

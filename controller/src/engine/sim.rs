@@ -11,8 +11,7 @@ use argo_api::Workflow;
 use argo_api::labels;
 use argo_api::workflow::Phase;
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod,
-    PodStatus,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -41,8 +40,7 @@ impl Sim {
         let meta = &mut workflow.metadata;
         meta.name.get_or_insert_with(|| "wf".into());
         meta.namespace.get_or_insert_with(|| "default".into());
-        meta.uid
-            .get_or_insert_with(|| "00000000-0000-0000-0000-000000000001".into());
+        meta.uid.get_or_insert_with(|| "00000000-0000-0000-0000-000000000001".into());
         meta.creation_timestamp.get_or_insert(Time(now));
         Sim {
             workflow,
@@ -63,12 +61,7 @@ impl Sim {
         self.pods
             .iter()
             .filter(|(_, p)| {
-                p.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::COMPLETED))
-                    .map(String::as_str)
-                    != Some("true")
+                p.metadata.labels.as_ref().and_then(|l| l.get(labels::COMPLETED)).map(String::as_str) != Some("true")
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -90,11 +83,7 @@ impl Sim {
 
     fn apply(&mut self, out: &Output) {
         self.workflow.status = Some(out.status.clone());
-        let wf_labels = self
-            .workflow
-            .metadata
-            .labels
-            .get_or_insert_with(BTreeMap::new);
+        let wf_labels = self.workflow.metadata.labels.get_or_insert_with(BTreeMap::new);
         wf_labels.extend(out.labels.clone());
         self.wake_at = out.requeue_after.and_then(|d| self.now.checked_add(d).ok());
         for a in &out.actions {
@@ -170,32 +159,16 @@ impl Sim {
                     let plan = Plan::of(pod);
                     let status = pod.status.as_mut().expect("set above");
                     let started = status.start_time.as_ref().map(|t| t.0).unwrap_or(now);
-                    if now.duration_since(started).as_secs_f64() + 1e-9
-                        < plan.duration.as_secs_f64()
-                    {
+                    if now.duration_since(started).as_secs_f64() + 1e-9 < plan.duration.as_secs_f64() {
                         continue;
                     }
-                    status.phase = Some(
-                        if plan.exit_code == 0 {
-                            "Succeeded"
-                        } else {
-                            "Failed"
-                        }
-                        .into(),
-                    );
+                    status.phase = Some(if plan.exit_code == 0 { "Succeeded" } else { "Failed" }.into());
                     for c in status.container_statuses.iter_mut().flatten() {
                         c.ready = false;
                         c.state = Some(ContainerState {
                             terminated: Some(ContainerStateTerminated {
                                 exit_code: plan.exit_code,
-                                reason: Some(
-                                    if plan.exit_code == 0 {
-                                        "Completed"
-                                    } else {
-                                        "Error"
-                                    }
-                                    .into(),
-                                ),
+                                reason: Some(if plan.exit_code == 0 { "Completed" } else { "Error" }.into()),
                                 message: plan.message.clone(),
                                 started_at: Some(Time(started)),
                                 finished_at: Some(Time(now)),
@@ -235,26 +208,17 @@ impl Sim {
             let before = self.workflow.status.clone();
             let out = self.reconcile();
             if self.phase().is_some_and(Phase::is_completed)
-                && out
-                    .actions
-                    .iter()
-                    .all(|a| !matches!(a, Action::DeletePod { .. }))
+                && out.actions.iter().all(|a| !matches!(a, Action::DeletePod { .. }))
             {
                 return self.phase();
             }
-            let changed = before.as_ref() != Some(&out.status)
-                || out
-                    .actions
-                    .iter()
-                    .any(|a| matches!(a, Action::CreatePod(_)));
+            let changed =
+                before.as_ref() != Some(&out.status) || out.actions.iter().any(|a| matches!(a, Action::CreatePod(_)));
             if changed {
                 self.progress_pods_if_due();
                 continue;
             }
-            let next = [self.next_pod_event(), self.wake_at]
-                .into_iter()
-                .flatten()
-                .min();
+            let next = [self.next_pod_event(), self.wake_at].into_iter().flatten().min();
             match next {
                 Some(t) if t > self.now => self.now = t,
                 Some(_) => {}
@@ -279,12 +243,7 @@ impl Sim {
 
     /// The node with this display name, for assertions.
     pub fn node(&self, display: &str) -> Option<&argo_api::workflow::NodeStatus> {
-        self.workflow
-            .status
-            .as_ref()?
-            .nodes
-            .values()
-            .find(|n| n.display_name == display)
+        self.workflow.status.as_ref()?.nodes.values().find(|n| n.display_name == display)
     }
 
     /// Makes the apiserver refuse a pod for good.
@@ -315,12 +274,8 @@ impl Plan {
                 .and_then(|d| argo_api::duration::parse(d).ok())
                 .unwrap_or(Duration::from_secs(1)),
             exit_code: exit_code(
-                a.get("kwok.test/exit-code")
-                    .map(String::as_str)
-                    .unwrap_or("0"),
-                a.get("kwok.test/attempt")
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0),
+                a.get("kwok.test/exit-code").map(String::as_str).unwrap_or("0"),
+                a.get("kwok.test/attempt").and_then(|n| n.parse().ok()).unwrap_or(0),
             ),
             message: a.get("kwok.test/message").cloned(),
         }

@@ -42,8 +42,7 @@ impl Ctx<'_> {
                 hooked: opts.hooked,
             });
             if let Some(n) = self.nodes.get_mut(&id) {
-                n.inputs = (!inputs.is_empty())
-                    .then_some(argo_api::workflow::Inputs { parameters: inputs });
+                n.inputs = (!inputs.is_empty()).then_some(argo_api::workflow::Inputs { parameters: inputs });
             }
         }
         if self.fulfilled(&id) {
@@ -174,11 +173,7 @@ impl Ctx<'_> {
             let step = match vars::replace_in(step, scope, Mode::Partial) {
                 Ok(s) => s,
                 Err(e) => {
-                    self.set_phase(
-                        sg_id,
-                        Phase::Error,
-                        Some(format!("step {:?}: {e}", step.name)),
-                    );
+                    self.set_phase(sg_id, Phase::Error, Some(format!("step {:?}: {e}", step.name)));
                     return;
                 }
             };
@@ -189,8 +184,7 @@ impl Ctx<'_> {
                         display: step.name.clone(),
                         ..opts.clone()
                     };
-                    let cid =
-                        self.failed_node(&base, NodeType::Skipped, None, Phase::Error, e, &failed);
+                    let cid = self.failed_node(&base, NodeType::Skipped, None, Phase::Error, e, &failed);
                     self.add_child(sg_id, &cid);
                 }
                 Ok(None) => children.push(Child {
@@ -244,9 +238,11 @@ impl Ctx<'_> {
                 }
             }
             let phase = self.nodes[&cid].phase;
-            let continues = child.step.continue_on.as_ref().is_some_and(|c| {
-                (phase == Phase::Failed && c.failed()) || (phase == Phase::Error && c.error())
-            });
+            let continues = child
+                .step
+                .continue_on
+                .as_ref()
+                .is_some_and(|c| (phase == Phase::Failed && c.failed()) || (phase == Phase::Error && c.error()));
             if phase.failed_or_error() && !continues && failure.is_none() {
                 failure = Some(format!("child '{}' failed", child.name));
             }
@@ -295,21 +291,10 @@ impl Ctx<'_> {
             match self.should_run(cond, &scope) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Some(self.skipped_node(
-                        &child.name,
-                        format!("when '{cond}' evaluated false"),
-                        &opts,
-                    ));
+                    return Some(self.skipped_node(&child.name, format!("when '{cond}' evaluated false"), &opts));
                 }
                 Err(e) => {
-                    return Some(self.failed_node(
-                        &child.name,
-                        NodeType::Skipped,
-                        None,
-                        Phase::Error,
-                        e,
-                        &opts,
-                    ));
+                    return Some(self.failed_node(&child.name, NodeType::Skipped, None, Phase::Error, e, &opts));
                 }
             }
         }

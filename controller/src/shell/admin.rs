@@ -68,16 +68,12 @@ impl State {
         match (inner.role, &inner.stores) {
             ("standby", _) => Ok("standby: waiting for the leader lease".into()),
             ("leader", Some(_)) => {
-                let (wf_ready, pods_ready) = (
-                    inner.synced.0.load(Ordering::Acquire),
-                    inner.synced.1.load(Ordering::Acquire),
-                );
+                let (wf_ready, pods_ready) =
+                    (inner.synced.0.load(Ordering::Acquire), inner.synced.1.load(Ordering::Acquire));
                 if wf_ready && pods_ready {
                     Ok("leader: caches synced".into())
                 } else {
-                    Err(format!(
-                        "leader: caches syncing (workflows {wf_ready}, pods {pods_ready})"
-                    ))
+                    Err(format!("leader: caches syncing (workflows {wf_ready}, pods {pods_ready})"))
                 }
             }
             (role, _) => Err(format!("{role}: not ready")),
@@ -90,23 +86,13 @@ impl State {
             return;
         };
         let mut by_phase: BTreeMap<String, i64> =
-            ["Pending", "Running", "Succeeded", "Failed", "Error"]
-                .iter()
-                .map(|p| (p.to_string(), 0))
-                .collect();
+            ["Pending", "Running", "Succeeded", "Failed", "Error"].iter().map(|p| (p.to_string(), 0)).collect();
         for w in wf.state() {
-            let phase = w
-                .data
-                .pointer("/status/phase")
-                .and_then(|p| p.as_str())
-                .unwrap_or("Unknown");
+            let phase = w.data.pointer("/status/phase").and_then(|p| p.as_str()).unwrap_or("Unknown");
             *by_phase.entry(phase.to_owned()).or_default() += 1;
         }
         for (phase, n) in by_phase {
-            self.metrics
-                .workflows
-                .get_or_create(&PhaseLabel { phase })
-                .set(n);
+            self.metrics.workflows.get_or_create(&PhaseLabel { phase }).set(n);
         }
         self.metrics.watched_pods.set(pods.state().len() as i64);
     }
@@ -121,9 +107,7 @@ where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
     loop {
-        match tokio::time::timeout(std::time::Duration::from_secs(1), store.wait_until_ready())
-            .await
-        {
+        match tokio::time::timeout(std::time::Duration::from_secs(1), store.wait_until_ready()).await {
             Ok(Ok(())) => {
                 flag.store(true, Ordering::Release);
                 return;
@@ -134,11 +118,7 @@ where
     }
 }
 
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: State,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: tokio::net::TcpListener, state: State, mut stop: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -147,10 +127,7 @@ pub async fn serve(
     let shutdown = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "admin server failed");
     }
 }
@@ -165,10 +142,7 @@ async fn readyz(Extract(state): Extract<State>) -> impl IntoResponse {
 async fn metrics(Extract(state): Extract<State>) -> impl IntoResponse {
     state.refresh_gauges();
     (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.metrics.encode(),
     )
 }

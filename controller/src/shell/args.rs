@@ -17,11 +17,7 @@ pub struct Args {
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
     /// Plain-HTTP address for /healthz, /readyz and /metrics
-    #[arg(
-        long,
-        default_value = "0.0.0.0:9090",
-        env = "ARGO_CONTROLLER_ADMIN_ADDRESS"
-    )]
+    #[arg(long, default_value = "0.0.0.0:9090", env = "ARGO_CONTROLLER_ADMIN_ADDRESS")]
     pub admin_address: String,
     /// Workflows reconciled at once
     #[arg(long, default_value_t = 32)]

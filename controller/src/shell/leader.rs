@@ -101,11 +101,7 @@ impl Lease {
         }
         let mut lease = current;
         lease.spec = Some(self.record(Some(&spec), now));
-        match self
-            .api
-            .replace(&self.name, &PostParams::default(), &lease)
-            .await
-        {
+        match self.api.replace(&self.name, &PostParams::default(), &lease).await {
             Ok(_) => {
                 tracing::info!(previous = %holder, lease = %self.name, "acquired the leader lease");
                 Ok(true)
@@ -116,8 +112,7 @@ impl Lease {
     }
 
     fn record(&self, previous: Option<&LeaseSpec>, now: MicroTime) -> LeaseSpec {
-        let ours =
-            previous.and_then(|p| p.holder_identity.as_deref()) == Some(self.identity.as_str());
+        let ours = previous.and_then(|p| p.holder_identity.as_deref()) == Some(self.identity.as_str());
         LeaseSpec {
             holder_identity: Some(self.identity.clone()),
             lease_duration_seconds: Some(LEASE_DURATION.as_secs() as i32),
@@ -128,8 +123,7 @@ impl Lease {
             },
             renew_time: Some(now),
             lease_transitions: Some(
-                previous.and_then(|p| p.lease_transitions).unwrap_or(0)
-                    + i32::from(!ours && previous.is_some()),
+                previous.and_then(|p| p.lease_transitions).unwrap_or(0) + i32::from(!ours && previous.is_some()),
             ),
             ..Default::default()
         }
@@ -166,11 +160,7 @@ impl Lease {
             return Ok(false);
         }
         lease.spec = Some(self.record(Some(&spec), MicroTime(Timestamp::now())));
-        match self
-            .api
-            .replace(&self.name, &PostParams::default(), &lease)
-            .await
-        {
+        match self.api.replace(&self.name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
@@ -191,11 +181,7 @@ impl Lease {
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
         spec.renew_time = Some(MicroTime(Timestamp::now()));
-        if let Err(e) = self
-            .api
-            .replace(&self.name, &PostParams::default(), &lease)
-            .await
-        {
+        if let Err(e) = self.api.replace(&self.name, &PostParams::default(), &lease).await {
             tracing::warn!(error = %e, "could not release the leader lease");
         } else {
             tracing::info!(lease = %self.name, "released the leader lease");

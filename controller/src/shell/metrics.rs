@@ -39,39 +39,19 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("argo");
         let workflows = Family::<PhaseLabel, Gauge>::default();
-        registry.register(
-            "workflows",
-            "Workflows by phase (Unknown before the first reconcile)",
-            workflows.clone(),
-        );
+        registry.register("workflows", "Workflows by phase (Unknown before the first reconcile)", workflows.clone());
         let reconcile_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
-        registry.register(
-            "reconcile_duration_seconds",
-            "Time to reconcile one workflow",
-            reconcile_seconds.clone(),
-        );
+        registry.register("reconcile_duration_seconds", "Time to reconcile one workflow", reconcile_seconds.clone());
         let reconciles = Family::<ResultLabel, Counter>::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         let pods_created = Counter::<u64, AtomicU64>::default();
         registry.register("pods_created", "Pods created", pods_created.clone());
         let api_errors = Family::<OperationLabel, Counter>::default();
-        registry.register(
-            "api_errors",
-            "Kubernetes API calls that failed, by operation",
-            api_errors.clone(),
-        );
+        registry.register("api_errors", "Kubernetes API calls that failed, by operation", api_errors.clone());
         let leader = Gauge::default();
-        registry.register(
-            "controller_leader",
-            "1 when this replica holds the leader lease",
-            leader.clone(),
-        );
+        registry.register("controller_leader", "1 when this replica holds the leader lease", leader.clone());
         let watched_pods = Gauge::default();
-        registry.register(
-            "watched_pods",
-            "Pods in the controller's cache",
-            watched_pods.clone(),
-        );
+        registry.register("watched_pods", "Pods in the controller's cache", watched_pods.clone());
         Metrics {
             workflows,
             reconcile_seconds,

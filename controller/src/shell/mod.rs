@@ -30,18 +30,13 @@ use self::metrics::Metrics;
 use self::reconcile::Shared;
 
 /// Builds a client from `--kubeconfig`/`--context`, else the environment.
-pub async fn client(
-    kubeconfig: Option<&std::path::Path>,
-    context: Option<&str>,
-) -> Result<Client, Error> {
+pub async fn client(kubeconfig: Option<&std::path::Path>, context: Option<&str>) -> Result<Client, Error> {
     let options = KubeConfigOptions {
         context: context.map(str::to_owned),
         ..Default::default()
     };
     let config = match kubeconfig {
-        Some(path) => {
-            Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?
-        }
+        Some(path) => Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?,
         None if context.is_some() => Config::from_kubeconfig(&options).await?,
         None => Config::infer().await?,
     };
@@ -61,12 +56,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
     tokio::spawn(admin::serve(listener, state.clone(), stop_rx.clone()));
 
     let identity = args.identity();
-    let lease = leader::Lease::new(
-        client.clone(),
-        &args.lease_namespace,
-        &args.lease_name,
-        &identity,
-    );
+    let lease = leader::Lease::new(client.clone(), &args.lease_namespace, &args.lease_name, &identity);
     if args.leader_elect {
         state.set_role("standby");
         if !lease.acquire(stop_rx.clone()).await? {
@@ -79,10 +69,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
     let (lost_tx, lost_rx) = watch::channel(false);
     // Without election nothing can lose the lease: the sender lives on.
     let (renewer, _unused_sender) = if args.leader_elect {
-        (
-            Some(tokio::spawn(lease.clone().keep(lost_tx, stop_rx.clone()))),
-            None,
-        )
+        (Some(tokio::spawn(lease.clone().keep(lost_tx, stop_rx.clone()))), None)
     } else {
         (None, Some(lost_tx))
     };
@@ -106,10 +93,7 @@ async fn controller(
 ) -> Result<(), Error> {
     let ar = reconcile::workflow_resource();
     let (wf_api, pod_api): (Api<DynamicObject>, Api<Pod>) = match &args.namespace {
-        Some(ns) => (
-            Api::namespaced_with(client.clone(), ns, &ar),
-            Api::namespaced(client.clone(), ns),
-        ),
+        Some(ns) => (Api::namespaced_with(client.clone(), ns, &ar), Api::namespaced(client.clone(), ns)),
         None => (Api::all_with(client.clone(), &ar), Api::all(client.clone())),
     };
     let (pod_store, pod_writer) = reflector::store::<Pod>();
@@ -140,14 +124,7 @@ async fn controller(
             instance: Some(args.identity()),
         },
     );
-    let shared = Arc::new(Shared::new(
-        client,
-        pod_store,
-        pods_synced,
-        recorder,
-        metrics,
-        args.pod_create_concurrency,
-    ));
+    let shared = Arc::new(Shared::new(client, pod_store, pods_synced, recorder, metrics, args.pod_create_concurrency));
     let shutdown = async move {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => tracing::info!("shutting down"),
@@ -168,8 +145,7 @@ async fn controller(
 /// The first SIGTERM/SIGINT asks everything to stop; a second one exits
 /// at once.
 async fn signals(stop: watch::Sender<bool>) {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
         return;
     };
     for count in 0.. {

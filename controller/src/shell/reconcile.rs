@@ -3,6 +3,7 @@
 //! engine saw, so a stale view is never written) and only then act on pods.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,10 +25,7 @@ use super::patch;
 use crate::engine::{self, Action, CreateError, Input, Output, PodIndex};
 
 pub fn workflow_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Workflow"),
-        "workflows",
-    )
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Workflow"), "workflows")
 }
 
 pub struct Shared {
@@ -35,20 +33,24 @@ pub struct Shared {
     pods: Store<Pod>,
     /// Set once the pod cache has its first full list: before that a
     /// missing pod means nothing, so nothing is reconciled.
-    pods_synced: Arc<std::sync::atomic::AtomicBool>,
+    pods_synced: Arc<AtomicBool>,
     recorder: Recorder,
     metrics: Arc<Metrics>,
     create_concurrency: usize,
     /// Failed pod creations by workflow (namespace/name), fed back to the
     /// engine on the next pass.
     create_errors: Mutex<HashMap<String, BTreeMap<String, CreateError>>>,
+    /// The object each of our own writes returned. The watch delivers it
+    /// a little later; until then the cache is older than what we wrote,
+    /// and reconciling that older copy would only waste a conflict.
+    written: Mutex<HashMap<String, Arc<DynamicObject>>>,
 }
 
 impl Shared {
     pub fn new(
         client: Client,
         pods: Store<Pod>,
-        pods_synced: Arc<std::sync::atomic::AtomicBool>,
+        pods_synced: Arc<AtomicBool>,
         recorder: Recorder,
         metrics: Arc<Metrics>,
         create_concurrency: usize,
@@ -61,11 +63,41 @@ impl Shared {
             metrics,
             create_concurrency,
             create_errors: Mutex::default(),
+            written: Mutex::default(),
         }
     }
 
     fn errors(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, CreateError>>> {
         self.create_errors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn written(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<DynamicObject>>> {
+        self.written.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newer of the cached object and the one our last write returned
+    /// (resourceVersions are etcd revisions, so they order writes).
+    fn freshest(&self, key: &str, cached: &Arc<DynamicObject>) -> Arc<DynamicObject> {
+        let mut written = self.written();
+        let Some(ours) = written.get(key) else {
+            return cached.clone();
+        };
+        let version = |o: &DynamicObject| o.metadata.resource_version.as_deref().and_then(|v| v.parse::<u64>().ok());
+        match (version(ours), version(cached)) {
+            (Some(a), Some(b)) if a > b && ours.metadata.uid == cached.metadata.uid => ours.clone(),
+            _ => {
+                written.remove(key);
+                cached.clone()
+            }
+        }
+    }
+
+    fn remember(&self, key: &str, obj: DynamicObject) {
+        self.written().insert(key.to_owned(), Arc::new(obj));
+    }
+
+    fn forget(&self, key: &str) {
+        self.written().remove(key);
     }
 }
 
@@ -82,49 +114,33 @@ pub fn slim_pod(pod: &mut Pod) {
 
 pub fn error_policy(wf: Arc<DynamicObject>, error: &Error, ctx: Arc<Shared>) -> Requeue {
     tracing::warn!(workflow = %wf.name_any(), namespace = ?wf.namespace(), %error, "reconcile failed; retrying");
-    ctx.metrics
-        .reconciles
-        .get_or_create(&ResultLabel {
-            result: "error".into(),
-        })
-        .inc();
+    ctx.metrics.reconciles.get_or_create(&ResultLabel { result: "error".into() }).inc();
     Requeue::requeue(Duration::from_secs(5))
 }
 
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Shared>) -> Result<Requeue, Error> {
     let started = Instant::now();
     let result = run(&obj, &ctx).await;
-    ctx.metrics
-        .reconcile_seconds
-        .observe(started.elapsed().as_secs_f64());
+    ctx.metrics.reconcile_seconds.observe(started.elapsed().as_secs_f64());
     let label = if result.is_ok() { "ok" } else { "error" };
-    ctx.metrics
-        .reconciles
-        .get_or_create(&ResultLabel {
-            result: label.into(),
-        })
-        .inc();
+    ctx.metrics.reconciles.get_or_create(&ResultLabel { result: label.into() }).inc();
     result
 }
 
-async fn run(obj: &DynamicObject, ctx: &Shared) -> Result<Requeue, Error> {
-    if !ctx.pods_synced.load(std::sync::atomic::Ordering::Acquire) {
+async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error> {
+    if !ctx.pods_synced.load(Ordering::Acquire) {
         return Ok(Requeue::requeue(Duration::from_millis(200)));
     }
-    let name = obj
-        .metadata
-        .name
-        .clone()
-        .ok_or_else(|| Error::Unnamed(format!("{:?}", obj.metadata)))?;
-    let namespace = obj
-        .metadata
-        .namespace
-        .clone()
-        .ok_or_else(|| Error::Unnamed(name.clone()))?;
-    if obj.metadata.deletion_timestamp.is_some() {
+    let meta = &cached.metadata;
+    let name = meta.name.clone().ok_or_else(|| Error::Unnamed(format!("{meta:?}")))?;
+    let namespace = meta.namespace.clone().ok_or_else(|| Error::Unnamed(name.clone()))?;
+    let key = format!("{namespace}/{name}");
+    if meta.deletion_timestamp.is_some() {
+        ctx.forget(&key);
         return Ok(Requeue::await_change());
     }
-    let key = format!("{namespace}/{name}");
+    let obj = ctx.freshest(&key, cached);
+    let obj = obj.as_ref();
     let raw = serde_json::to_value(obj)?;
     let now = Timestamp::now();
     let out = match argo_api::load::workflow(&raw) {
@@ -140,39 +156,23 @@ async fn run(obj: &DynamicObject, ctx: &Shared) -> Result<Requeue, Error> {
         }
         Err(e) => {
             // The object is not one we can run; say why in its status.
-            let status = raw
-                .get("status")
-                .cloned()
-                .and_then(|s| serde_json::from_value(s).ok());
-            engine::refuse(
-                status.as_ref(),
-                format!("cannot run this workflow: {e}"),
-                now,
-            )
+            let status = raw.get("status").cloned().and_then(|s| serde_json::from_value(s).ok());
+            engine::refuse(status.as_ref(), format!("cannot run this workflow: {e}"), now)
         }
     };
-    let completed = out
-        .status
-        .phase
-        .is_some_and(argo_api::workflow::Phase::is_completed);
-    apply(obj, &raw, &namespace, &name, &key, out, ctx)
-        .await
-        .inspect(|_| {
-            if completed {
-                ctx.errors().remove(&key);
-            }
-        })
+    let completed = out.status.phase.is_some_and(argo_api::workflow::Phase::is_completed);
+    apply(obj, &raw, &namespace, &name, &key, out, ctx).await.inspect(|_| {
+        if completed {
+            ctx.errors().remove(&key);
+        }
+    })
 }
 
 fn pods_of(store: &Store<Pod>, namespace: &str, workflow: &str) -> PodIndex {
     store
         .state_filter(|p| {
             p.metadata.namespace.as_deref() == Some(namespace)
-                && p.metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::WORKFLOW))
-                    .map(String::as_str)
+                && p.metadata.labels.as_ref().and_then(|l| l.get(labels::WORKFLOW)).map(String::as_str)
                     == Some(workflow)
         })
         .into_iter()
@@ -189,42 +189,7 @@ async fn apply(
     out: Output,
     ctx: &Shared,
 ) -> Result<Requeue, Error> {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), namespace, &workflow_resource());
-    let old_status = raw.get("status").cloned().unwrap_or(Value::Null);
-    let new_status = serde_json::to_value(&out.status)?;
-    if let Some(diff) = patch::diff(&old_status, &new_status) {
-        // The resourceVersion makes the write conditional: if the workflow
-        // changed since the engine looked, nothing is written and the
-        // reconcile runs again on the fresh object.
-        let body =
-            json!({"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": diff});
-        match api
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 409 => {
-                return Ok(Requeue::requeue(Duration::from_millis(50)));
-            }
-            Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Requeue::await_change()),
-            Err(e) => {
-                ctx.metrics.api_error("patch_status");
-                return Err(e.into());
-            }
-        }
-    }
-    let current = obj.metadata.labels.clone().unwrap_or_default();
-    if out.labels.iter().any(|(k, v)| current.get(k) != Some(v)) {
-        let body = json!({"metadata": {"labels": out.labels}});
-        if let Err(e) = api
-            .patch(name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-        {
-            ctx.metrics.api_error("patch_workflow_labels");
-            tracing::warn!(workflow = %name, error = %e, "could not label the workflow");
-        }
-    }
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), namespace, &workflow_resource());
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let mut creates = Vec::new();
     let mut rest = Vec::new();
@@ -234,7 +199,46 @@ async fn apply(
             other => rest.push(other),
         }
     }
-    let create_failed = create_pods(&pods, creates, key, ctx).await;
+    let old_status = raw.get("status").cloned().unwrap_or(Value::Null);
+    let new_status = serde_json::to_value(&out.status)?;
+    // Pods are created while the status is written: their names are fixed
+    // by their nodes, so a create that races a failed write is adopted by
+    // the next pass, never duplicated.
+    let write = async {
+        let Some(diff) = patch::diff(&old_status, &new_status) else {
+            return Ok(None);
+        };
+        // The resourceVersion makes the write conditional: if the workflow
+        // changed since the engine looked, nothing is written and the
+        // reconcile runs again on the fresh object.
+        let body = json!({"metadata": {"resourceVersion": obj.metadata.resource_version}, "status": diff});
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body)).await.map(Some)
+    };
+    let (written, create_failed) = tokio::join!(write, create_pods(&pods, creates, key, ctx));
+    match written {
+        Ok(Some(fresh)) => ctx.remember(key, fresh),
+        Ok(None) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => return Ok(Requeue::requeue(Duration::from_millis(50))),
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            ctx.forget(key);
+            return Ok(Requeue::await_change());
+        }
+        Err(e) => {
+            ctx.metrics.api_error("patch_status");
+            return Err(e.into());
+        }
+    }
+    let current = obj.metadata.labels.clone().unwrap_or_default();
+    if out.labels.iter().any(|(k, v)| current.get(k) != Some(v)) {
+        let body = json!({"metadata": {"labels": out.labels}});
+        match api.patch(name, &PatchParams::default(), &Patch::Merge(&body)).await {
+            Ok(fresh) => ctx.remember(key, fresh),
+            Err(e) => {
+                ctx.metrics.api_error("patch_workflow_labels");
+                tracing::warn!(workflow = %name, error = %e, "could not label the workflow");
+            }
+        }
+    }
     for action in rest {
         match action {
             Action::CreatePod(_) => {}
@@ -251,10 +255,7 @@ async fn apply(
             }
             Action::MarkPodCompleted { name: pod } => {
                 let body = json!({"metadata": {"labels": {labels::COMPLETED: "true"}}});
-                match pods
-                    .patch(&pod, &PatchParams::default(), &Patch::Merge(&body))
-                    .await
-                {
+                match pods.patch(&pod, &PatchParams::default(), &Patch::Merge(&body)).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(e)) if e.code == 404 => {}
                     Err(e) => {
@@ -270,6 +271,7 @@ async fn apply(
             } => publish(ctx, obj, warning, reason, message).await,
             Action::DeleteWorkflow => {
                 tracing::info!(workflow = %name, %namespace, "deleting workflow: its TTL has passed");
+                ctx.forget(key);
                 match api.delete(name, &DeleteParams::background()).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(e)) if e.code == 404 => {}
@@ -307,8 +309,8 @@ async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>, key: &str, ctx: &Shared) ->
                     ctx.metrics.api_error("create_pod");
                     // Invalid pods and admission refusals will fail again;
                     // quota and server trouble may pass.
-                    let permanent = matches!(e.code, 400 | 422)
-                        || (e.code == 403 && !e.message.contains("exceeded quota"));
+                    let permanent =
+                        matches!(e.code, 400 | 422) || (e.code == 403 && !e.message.contains("exceeded quota"));
                     Err(CreateError {
                         message: e.message,
                         permanent,
@@ -367,11 +369,7 @@ async fn publish(ctx: &Shared, obj: &DynamicObject, warning: bool, reason: &str,
         note.truncate(cut);
     }
     let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
+        type_: if warning { EventType::Warning } else { EventType::Normal },
         reason: reason.into(),
         note: Some(note),
         action: "Reconcile".into(),

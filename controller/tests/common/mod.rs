@@ -8,8 +8,7 @@ use argo_controller::engine::sim::Sim;
 
 pub fn sim(yaml: &str) -> Sim {
     let value: serde_json::Value = serde_yaml::from_str(yaml).expect("test YAML");
-    let wf = argo_api::load::workflow(&value)
-        .unwrap_or_else(|e| panic!("test workflow does not parse: {e}"));
+    let wf = argo_api::load::workflow(&value).unwrap_or_else(|e| panic!("test workflow does not parse: {e}"));
     Sim::new(wf)
 }
 
@@ -21,19 +20,12 @@ pub fn run(yaml: &str) -> (Sim, Phase) {
 }
 
 pub fn nodes(s: &Sim) -> Vec<&NodeStatus> {
-    s.workflow
-        .status
-        .as_ref()
-        .map(|st| st.nodes.values().collect())
-        .unwrap_or_default()
+    s.workflow.status.as_ref().map(|st| st.nodes.values().collect()).unwrap_or_default()
 }
 
 pub fn node<'a>(s: &'a Sim, display: &str) -> &'a NodeStatus {
     s.node(display).unwrap_or_else(|| {
-        panic!(
-            "no node {display:?}; nodes: {:?}",
-            nodes(s).iter().map(|n| &n.display_name).collect::<Vec<_>>()
-        )
+        panic!("no node {display:?}; nodes: {:?}", nodes(s).iter().map(|n| &n.display_name).collect::<Vec<_>>())
     })
 }
 
@@ -42,10 +34,7 @@ pub fn phase_of(s: &Sim, display: &str) -> Phase {
 }
 
 pub fn pod_nodes(s: &Sim) -> Vec<&NodeStatus> {
-    nodes(s)
-        .into_iter()
-        .filter(|n| n.type_ == NodeType::Pod)
-        .collect()
+    nodes(s).into_iter().filter(|n| n.type_ == NodeType::Pod).collect()
 }
 
 pub fn started(n: &NodeStatus) -> k8s_openapi::jiff::Timestamp {
@@ -62,10 +51,5 @@ pub fn assert_no_duplicate_pods(s: &Sim) {
     names.sort();
     let before = names.len();
     names.dedup();
-    assert_eq!(
-        before,
-        names.len(),
-        "a pod was created twice: {:?}",
-        s.created
-    );
+    assert_eq!(before, names.len(), "a pod was created twice: {:?}", s.created);
 }

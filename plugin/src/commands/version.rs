@@ -60,16 +60,12 @@ mod tests {
 
     #[test]
     fn short_prints_one_line() {
-        assert_eq!(
-            render(true, None),
-            format!("kubectl-argo: v{}\n", argo_api::VERSION)
-        );
+        assert_eq!(render(true, None), format!("kubectl-argo: v{}\n", argo_api::VERSION));
     }
 
     #[test]
     fn json_is_machine_readable() {
-        let v: serde_json::Value =
-            serde_json::from_str(&render(false, Some(VersionFormat::Json))).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&render(false, Some(VersionFormat::Json))).expect("json");
         assert_eq!(v["version"], format!("v{}", argo_api::VERSION));
         assert_eq!(v["apiVersion"], "argoproj.io/v1alpha1");
     }

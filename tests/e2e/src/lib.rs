@@ -49,8 +49,7 @@ impl Cluster {
             Some(p) => PathBuf::from(p),
             None => repo_root().join("target/debug"),
         };
-        let kc = Kubeconfig::read_from(&kubeconfig)
-            .with_context(|| format!("reading {}", kubeconfig.display()))?;
+        let kc = Kubeconfig::read_from(&kubeconfig).with_context(|| format!("reading {}", kubeconfig.display()))?;
         let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
         let client = Client::try_from(config)?;
         let cluster = Cluster {
@@ -69,9 +68,7 @@ impl Cluster {
         let pp = PatchParams::apply("argo-rs-e2e").force();
         for (_, crd) in argo_api::crd::all() {
             let name = crd.metadata.name.clone().context("CRD has a name")?;
-            api.patch(&name, &pp, &Patch::Apply(&crd))
-                .await
-                .with_context(|| format!("applying CRD {name}"))?;
+            api.patch(&name, &pp, &Patch::Apply(&crd)).await.with_context(|| format!("applying CRD {name}"))?;
             tokio::time::timeout(
                 Duration::from_secs(30),
                 await_condition(api.clone(), &name, conditions::is_crd_established()),
@@ -104,9 +101,7 @@ impl Cluster {
     /// so that `kubectl argo` finds `kubectl-argo`.
     pub fn kubectl(&self) -> Command {
         let mut cmd = Command::new(self.cluster_bin.join("kubectl"));
-        cmd.env("KUBECONFIG", &self.kubeconfig)
-            .env("PATH", self.path_env())
-            .env("NO_COLOR", "1");
+        cmd.env("KUBECONFIG", &self.kubeconfig).env("PATH", self.path_env()).env("NO_COLOR", "1");
         cmd
     }
 
@@ -121,12 +116,7 @@ impl Cluster {
             // Another test may have made it first.
             let _ = std::os::unix::fs::symlink(self.project_bin.join("kubectl-argo"), &link);
         }
-        let paths = [
-            plugins,
-            self.cluster_bin.clone(),
-            "/usr/bin".into(),
-            "/bin".into(),
-        ];
+        let paths = [plugins, self.cluster_bin.clone(), "/usr/bin".into(), "/bin".into()];
         std::env::join_paths(paths).expect("PATH entries contain no separator")
     }
 }
@@ -147,8 +137,7 @@ pub fn run_ok(cmd: &mut Command) -> Result<String> {
 }
 
 pub fn run(cmd: &mut Command) -> Result<Output> {
-    cmd.output()
-        .with_context(|| format!("could not run {cmd:?}"))
+    cmd.output().with_context(|| format!("could not run {cmd:?}"))
 }
 
 /// Polls `f` every 200 ms until it returns `Some`, or fails after `timeout`.

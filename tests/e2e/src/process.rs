@@ -49,11 +49,7 @@ impl Process {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
-                bail!(
-                    "{} not ready after {timeout:?}; log:\n{}",
-                    self.log.display(),
-                    self.log_text()
-                );
+                bail!("{} not ready after {timeout:?}; log:\n{}", self.log.display(), self.log_text());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -72,15 +68,8 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String)> {
     write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
     let mut text = String::new();
     s.read_to_string(&mut text)?;
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("HTTP status line")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).context("HTTP status line")?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
 }
 
@@ -97,25 +86,13 @@ impl Cluster {
         let log = log_path(&format!("{namespace}-controller-{id}"));
         let child = Command::new(self.project_bin.join("argo-controller"))
             .args(["--kubeconfig".as_ref(), self.kubeconfig.as_os_str()])
-            .args([
-                "--namespace",
-                namespace,
-                "--lease-namespace",
-                namespace,
-                "--id",
-                id,
-            ])
+            .args(["--namespace", namespace, "--lease-namespace", namespace, "--id", id])
             .args(["--admin-address", &admin.to_string(), "--log", "info"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(File::create(&log)?)
             .spawn()
-            .with_context(|| {
-                format!(
-                    "starting {}",
-                    self.project_bin.join("argo-controller").display()
-                )
-            })?;
+            .with_context(|| format!("starting {}", self.project_bin.join("argo-controller").display()))?;
         Ok(Process { child, admin, log })
     }
 }

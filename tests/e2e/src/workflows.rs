@@ -29,9 +29,7 @@ pub async fn submit(client: &Client, ns: &str, yaml: &str) -> Result<String> {
 }
 
 pub async fn get(client: &Client, ns: &str, name: &str) -> Result<Workflow> {
-    Ok(Api::<Workflow>::namespaced(client.clone(), ns)
-        .get(name)
-        .await?)
+    Ok(Api::<Workflow>::namespaced(client.clone(), ns).get(name).await?)
 }
 
 pub fn phase(wf: &Workflow) -> Option<Phase> {
@@ -39,12 +37,7 @@ pub fn phase(wf: &Workflow) -> Option<Phase> {
 }
 
 /// Waits until the workflow's phase is final; fails after `timeout`.
-pub async fn wait_finished(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    timeout: Duration,
-) -> Result<Workflow> {
+pub async fn wait_finished(client: &Client, ns: &str, name: &str, timeout: Duration) -> Result<Workflow> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let wf = get(client, ns, name).await?;

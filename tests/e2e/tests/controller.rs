@@ -37,12 +37,7 @@ fn finished(n: &argo_api::workflow::NodeStatus) -> k8s_openapi::jiff::Timestamp 
 async fn diamond_dag_runs_in_order_with_upstream_status_and_pods() -> Result<()> {
     let (cluster, ns, ctl) = setup("diamond").await?;
     let c = &cluster.client;
-    let name = submit(
-        c,
-        &ns,
-        &std::fs::read_to_string(workflows::example("dag-diamond.yaml"))?,
-    )
-    .await?;
+    let name = submit(c, &ns, &std::fs::read_to_string(workflows::example("dag-diamond.yaml"))?).await?;
     let wf = wait_finished(c, &ns, &name, MINUTE).await?;
     let st = wf.status.clone().context("status")?;
     ensure!(st.phase == Some(Phase::Succeeded), "{st:?}");
@@ -55,17 +50,9 @@ async fn diamond_dag_runs_in_order_with_upstream_status_and_pods() -> Result<()>
     ensure!(pods.len() == 4, "{} pods", pods.len());
     for p in &pods {
         let ann = p.metadata.annotations.clone().unwrap_or_default();
-        let node = n
-            .values()
-            .find(|x| Some(&x.id) == ann.get(argo_api::labels::NODE_ID))
-            .context("pod's node")?;
+        let node = n.values().find(|x| Some(&x.id) == ann.get(argo_api::labels::NODE_ID)).context("pod's node")?;
         ensure!(ann[argo_api::labels::NODE_NAME] == node.name);
-        ensure!(
-            p.metadata.name == node.pod_name,
-            "{:?} vs {:?}",
-            p.metadata.name,
-            node.pod_name
-        );
+        ensure!(p.metadata.name == node.pod_name, "{:?} vs {:?}", p.metadata.name, node.pod_name);
         let owner = &p.metadata.owner_references.clone().unwrap_or_default()[0];
         ensure!(owner.kind == "Workflow" && owner.name == name && owner.controller == Some(true));
         ensure!(p.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never"));
@@ -75,23 +62,12 @@ async fn diamond_dag_runs_in_order_with_upstream_status_and_pods() -> Result<()>
     ensure!(labels[argo_api::labels::PHASE] == "Succeeded");
     // Events for start and end.
     let events: Api<Event> = Api::namespaced(c.clone(), &ns);
-    let reasons: BTreeSet<String> = events
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|e| e.reason)
-        .collect();
-    ensure!(
-        reasons.contains("WorkflowRunning") && reasons.contains("WorkflowSucceeded"),
-        "{reasons:?}"
-    );
+    let reasons: BTreeSet<String> =
+        events.list(&ListParams::default()).await?.items.into_iter().filter_map(|e| e.reason).collect();
+    ensure!(reasons.contains("WorkflowRunning") && reasons.contains("WorkflowSucceeded"), "{reasons:?}");
     // The admin port reports it.
     let (code, metrics) = ctl.get("/metrics")?;
-    ensure!(
-        code == 200 && metrics.contains("argo_workflows{phase=\"Succeeded\"} 1"),
-        "{metrics}"
-    );
+    ensure!(code == 200 && metrics.contains("argo_workflows{phase=\"Succeeded\"} 1"), "{metrics}");
     ensure!(metrics.contains("argo_pods_created_total 4"), "{metrics}");
     ensure!(ctl.get("/healthz")?.0 == 200);
     Ok(())
@@ -131,18 +107,10 @@ spec:
     )
     .await?;
     let wf = wait_finished(c, &ns, &name, MINUTE).await?;
-    ensure!(
-        workflows::phase(&wf) == Some(Phase::Succeeded),
-        "{:?}",
-        wf.status
-    );
+    ensure!(workflows::phase(&wf) == Some(Phase::Succeeded), "{:?}", wf.status);
     let n = nodes(&wf);
     ensure!(n["inner-dag"].type_ == NodeType::Dag && n["B"].type_ == NodeType::Steps);
-    ensure!(
-        n["s1"].name == format!("{name}[1].inner-dag.B[0].s1"),
-        "{}",
-        n["s1"].name
-    );
+    ensure!(n["s1"].name == format!("{name}[1].inner-dag.B[0].s1"), "{}", n["s1"].name);
     ensure!(started(&n["A"]) >= finished(&n["first"]));
     ensure!(wf.status.unwrap().progress.as_deref() == Some("5/5"));
     Ok(())
@@ -181,20 +149,12 @@ spec:
     let wf = wait_finished(c, &ns, &name, MINUTE).await?;
     let n = nodes(&wf);
     ensure!(n["B"].phase == Phase::Failed);
-    ensure!(
-        n["B"].message.as_deref() == Some("main: Error (exit code 2): tests failed"),
-        "{:?}",
-        n["B"].message
-    );
+    ensure!(n["B"].message.as_deref() == Some("main: Error (exit code 2): tests failed"), "{:?}", n["B"].message);
     ensure!(n["B"].outputs.as_ref().and_then(|o| o.exit_code.as_deref()) == Some("2"));
     ensure!(n["on-failure"].phase == Phase::Succeeded);
     ensure!(n["on-success"].phase == Phase::Omitted);
     ensure!(n["either"].phase == Phase::Succeeded);
-    ensure!(
-        workflows::phase(&wf) == Some(Phase::Succeeded),
-        "the failure was handled: {:?}",
-        wf.status
-    );
+    ensure!(workflows::phase(&wf) == Some(Phase::Succeeded), "the failure was handled: {:?}", wf.status);
     Ok(())
 }
 
@@ -235,20 +195,11 @@ async fn fail_fast_on_and_off() -> Result<()> {
     let off = submit(c, &ns, &fail_fast(false)).await?;
     let on = wait_finished(c, &ns, &on, MINUTE).await?;
     let off = wait_finished(c, &ns, &off, MINUTE).await?;
-    ensure!(
-        workflows::phase(&on) == Some(Phase::Failed)
-            && workflows::phase(&off) == Some(Phase::Failed)
-    );
+    ensure!(workflows::phase(&on) == Some(Phase::Failed) && workflows::phase(&off) == Some(Phase::Failed));
     let (n_on, n_off) = (nodes(&on), nodes(&off));
     ensure!(n_on["B"].phase == Phase::Succeeded, "running tasks finish");
-    ensure!(
-        !n_on.contains_key("D"),
-        "failFast: D must not start after C failed"
-    );
-    ensure!(
-        n_off["D"].phase == Phase::Succeeded,
-        "without failFast D runs"
-    );
+    ensure!(!n_on.contains_key("D"), "failFast: D must not start after C failed");
+    ensure!(n_off["D"].phase == Phase::Succeeded, "without failFast D runs");
     Ok(())
 }
 
@@ -274,25 +225,14 @@ spec:
     )
     .await?;
     let wf = wait_finished(c, &ns, &name, MINUTE).await?;
-    ensure!(
-        workflows::phase(&wf) == Some(Phase::Succeeded),
-        "{:?}",
-        wf.status
-    );
+    ensure!(workflows::phase(&wf) == Some(Phase::Succeeded), "{:?}", wf.status);
     let n = nodes(&wf);
     ensure!(n[&name].type_ == NodeType::Retry && n[&name].children.len() == 3);
     let a = |i: usize| &n[&format!("{name}({i})")];
-    ensure!(
-        a(0).phase == Phase::Failed
-            && a(1).phase == Phase::Failed
-            && a(2).phase == Phase::Succeeded
-    );
+    ensure!(a(0).phase == Phase::Failed && a(1).phase == Phase::Failed && a(2).phase == Phase::Succeeded);
     let gap1 = started(a(1)).duration_since(finished(a(0))).as_secs_f64();
     let gap2 = started(a(2)).duration_since(finished(a(1))).as_secs_f64();
-    ensure!(
-        gap1 >= 1.9 && gap2 >= 3.9,
-        "backoff gaps {gap1}s and {gap2}s, expected 2s then 4s"
-    );
+    ensure!(gap1 >= 1.9 && gap2 >= 3.9, "backoff gaps {gap1}s and {gap2}s, expected 2s then 4s");
     ensure!(pods(c, &ns, &name).await?.len() == 3);
     Ok(())
 }
@@ -352,15 +292,10 @@ spec:
         nodes(&b)["too-long"].message
     );
     // The stopped pods are gone from the cluster.
-    e2e::eventually(
-        Duration::from_secs(30),
-        "stopped pods to be deleted",
-        || async {
-            let left =
-                pods(c, &ns, &wf_deadline).await?.len() + pods(c, &ns, &tmpl_deadline).await?.len();
-            Ok((left == 0).then_some(()))
-        },
-    )
+    e2e::eventually(Duration::from_secs(30), "stopped pods to be deleted", || async {
+        let left = pods(c, &ns, &wf_deadline).await?.len() + pods(c, &ns, &tmpl_deadline).await?.len();
+        Ok((left == 0).then_some(()))
+    })
     .await
 }
 
@@ -373,22 +308,15 @@ async fn parallelism_caps_running_pods() -> Result<()> {
     let watch = tokio::spawn(async move {
         let mut running = BTreeMap::<String, bool>::new();
         let mut max = 0usize;
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .applied_objects();
+        let stream = watcher(api, watcher::Config::default()).default_backoff().applied_objects();
         futures::pin_mut!(stream);
         let end = Instant::now() + Duration::from_secs(90);
         while Instant::now() < end {
-            let Ok(Some(Ok(pod))) =
-                tokio::time::timeout(Duration::from_secs(1), stream.next()).await
-            else {
+            let Ok(Some(Ok(pod))) = tokio::time::timeout(Duration::from_secs(1), stream.next()).await else {
                 continue;
             };
             let phase = pod.status.and_then(|s| s.phase).unwrap_or_default();
-            running.insert(
-                pod.metadata.name.unwrap_or_default(),
-                matches!(phase.as_str(), "Pending" | "Running"),
-            );
+            running.insert(pod.metadata.name.unwrap_or_default(), matches!(phase.as_str(), "Pending" | "Running"));
             max = max.max(running.values().filter(|r| **r).count());
             if running.len() == 8 && running.values().all(|r| !r) {
                 break;
@@ -456,10 +384,7 @@ spec:
         .into_iter()
         .find(|p| p.metadata.name == exit.pod_name)
         .context("exit pod")?;
-    let args = pod.spec.unwrap().containers[0]
-        .args
-        .clone()
-        .unwrap_or_default();
+    let args = pod.spec.unwrap().containers[0].args.clone().unwrap_or_default();
     ensure!(args == ["status=Failed"], "{args:?}");
     Ok(())
 }
@@ -490,16 +415,11 @@ spec:
     )
     .await?;
     wait_until(c, &ns, &name, MINUTE, "the suspend node", |wf| {
-        nodes(wf)
-            .get("approve")
-            .is_some_and(|n| n.phase == Phase::Running)
+        nodes(wf).get("approve").is_some_and(|n| n.phase == Phase::Running)
     })
     .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    ensure!(
-        !nodes(&workflows::get(c, &ns, &name).await?).contains_key("after"),
-        "nothing runs while suspended"
-    );
+    ensure!(!nodes(&workflows::get(c, &ns, &name).await?).contains_key("after"), "nothing runs while suspended");
     // Resume, as `kubectl argo resume` does: an annotation with the time.
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let mut cmd = cluster.kubectl();
@@ -545,9 +465,7 @@ spec:
         "-p",
         r#"{"spec":{"suspend":false}}"#,
     ]))?;
-    ensure!(
-        workflows::phase(&wait_finished(c, &ns, &held, MINUTE).await?) == Some(Phase::Succeeded)
-    );
+    ensure!(workflows::phase(&wait_finished(c, &ns, &held, MINUTE).await?) == Some(Phase::Succeeded));
     Ok(())
 }
 
@@ -573,42 +491,21 @@ spec:
     let term = submit(c, &ns, yaml).await?;
     for wf in [&stop, &term] {
         wait_until(c, &ns, wf, MINUTE, "its pod to run", |w| {
-            nodes(w)
-                .get(wf.as_str())
-                .is_some_and(|n| n.phase == Phase::Running)
+            nodes(w).get(wf.as_str()).is_some_and(|n| n.phase == Phase::Running)
         })
         .await?;
     }
     for (wf, strategy) in [(&stop, "Stop"), (&term, "Terminate")] {
         let patch = format!(r#"{{"spec":{{"shutdown":"{strategy}"}}}}"#);
-        e2e::run_ok(cluster.kubectl().args([
-            "patch",
-            "wf",
-            wf,
-            "-n",
-            &ns,
-            "--type=merge",
-            "-p",
-            &patch,
-        ]))?;
+        e2e::run_ok(cluster.kubectl().args(["patch", "wf", wf, "-n", &ns, "--type=merge", "-p", &patch]))?;
     }
     let s = wait_finished(c, &ns, &stop, MINUTE).await?;
     let t = wait_finished(c, &ns, &term, MINUTE).await?;
-    ensure!(
-        workflows::phase(&s) == Some(Phase::Failed) && workflows::phase(&t) == Some(Phase::Failed)
-    );
+    ensure!(workflows::phase(&s) == Some(Phase::Failed) && workflows::phase(&t) == Some(Phase::Failed));
     ensure!(s.status.as_ref().unwrap().message.as_deref() == Some("Stopped with strategy 'Stop'"));
-    ensure!(
-        t.status.as_ref().unwrap().message.as_deref() == Some("Stopped with strategy 'Terminate'")
-    );
-    ensure!(
-        nodes(&s)[&format!("{stop}.onExit")].phase == Phase::Succeeded,
-        "Stop runs exit handlers"
-    );
-    ensure!(
-        !nodes(&t).contains_key(&format!("{term}.onExit")),
-        "Terminate does not"
-    );
+    ensure!(t.status.as_ref().unwrap().message.as_deref() == Some("Stopped with strategy 'Terminate'"));
+    ensure!(nodes(&s)[&format!("{stop}.onExit")].phase == Phase::Succeeded, "Stop runs exit handlers");
+    ensure!(!nodes(&t).contains_key(&format!("{term}.onExit")), "Terminate does not");
     ensure!(nodes(&s)[&stop].message.as_deref() == Some("workflow shutdown with strategy: Stop"));
     Ok(())
 }
@@ -644,36 +541,18 @@ spec:
     let wf = wait_finished(c, &ns, &name, MINUTE).await?;
     ensure!(workflows::phase(&wf) == Some(Phase::Succeeded));
     let bad_pod = nodes(&wf)["bad"].pod_name.clone();
-    let left = e2e::eventually(
-        Duration::from_secs(20),
-        "the succeeded pod to be collected",
-        || async {
-            let p = pods(c, &ns, &name).await?;
-            Ok((p.len() == 1).then_some(p))
-        },
-    )
+    let left = e2e::eventually(Duration::from_secs(20), "the succeeded pod to be collected", || async {
+        let p = pods(c, &ns, &name).await?;
+        Ok((p.len() == 1).then_some(p))
+    })
     .await?;
-    ensure!(
-        left[0].metadata.name == bad_pod,
-        "OnPodSuccess keeps the failed pod"
-    );
+    ensure!(left[0].metadata.name == bad_pod, "OnPodSuccess keeps the failed pod");
     let finished_at = Instant::now();
-    e2e::eventually(
-        Duration::from_secs(30),
-        "the workflow to be deleted by its TTL",
-        || async {
-            Ok(Api::<argo_api::Workflow>::namespaced(c.clone(), &ns)
-                .get_opt(&name)
-                .await?
-                .is_none()
-                .then_some(()))
-        },
-    )
+    e2e::eventually(Duration::from_secs(30), "the workflow to be deleted by its TTL", || async {
+        Ok(Api::<argo_api::Workflow>::namespaced(c.clone(), &ns).get_opt(&name).await?.is_none().then_some(()))
+    })
     .await?;
-    ensure!(
-        finished_at.elapsed() >= Duration::from_secs(3),
-        "deleted before its TTL"
-    );
+    ensure!(finished_at.elapsed() >= Duration::from_secs(3), "deleted before its TTL");
     Ok(())
 }
 
@@ -692,21 +571,11 @@ async fn an_unrunnable_workflow_errors_and_others_still_run() -> Result<()> {
     std::io::Write::write_all(child.stdin.as_mut().context("stdin")?, bad.as_bytes())?;
     drop(child.stdin.take());
     ensure!(child.wait()?.success());
-    let good = submit(
-        c,
-        &ns,
-        &std::fs::read_to_string(workflows::example("dag-diamond.yaml"))?,
-    )
-    .await?;
+    let good = submit(c, &ns, &std::fs::read_to_string(workflows::example("dag-diamond.yaml"))?).await?;
     let wf = wait_finished(c, &ns, "bad", MINUTE).await?;
     ensure!(workflows::phase(&wf) == Some(Phase::Error));
     let msg = wf.status.unwrap().message.unwrap_or_default();
-    ensure!(
-        msg.contains("spec.templates[0].synchronization") && msg.contains("not supported"),
-        "{msg}"
-    );
-    ensure!(
-        workflows::phase(&wait_finished(c, &ns, &good, MINUTE).await?) == Some(Phase::Succeeded)
-    );
+    ensure!(msg.contains("spec.templates[0].synchronization") && msg.contains("not supported"), "{msg}");
+    ensure!(workflows::phase(&wait_finished(c, &ns, &good, MINUTE).await?) == Some(Phase::Succeeded));
     Ok(())
 }

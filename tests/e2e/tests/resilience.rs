@@ -21,9 +21,7 @@ fn record_pod_uids(cluster: &Cluster, ns: &str) -> Arc<Mutex<BTreeMap<String, BT
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
     let out = seen.clone();
     tokio::spawn(async move {
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .applied_objects();
+        let stream = watcher(api, watcher::Config::default()).default_backoff().applied_objects();
         futures::pin_mut!(stream);
         while let Some(ev) = stream.next().await {
             if let Ok(pod) = ev {
@@ -76,20 +74,13 @@ async fn sigkill_at_any_moment_never_runs_a_node_twice() -> Result<()> {
     ctl.wait_ready(Duration::from_secs(30)).await?;
     let name = submit(c, &ns, BUSY).await?;
     // Kill it hard at uneven moments while the workflow runs.
-    for (i, wait_ms) in [700u64, 1900, 350, 2600, 1200, 90, 1700]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, wait_ms) in [700u64, 1900, 350, 2600, 1200, 90, 1700].into_iter().enumerate() {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         ctl.kill_hard();
         ctl = cluster.controller(&ns, &format!("k{}", i + 1), &["--leader-elect=false"])?;
     }
     let wf = wait_finished(c, &ns, &name, Duration::from_secs(120)).await?;
-    ensure!(
-        workflows::phase(&wf) == Some(Phase::Succeeded),
-        "{:?}",
-        wf.status.map(|s| s.message)
-    );
+    ensure!(workflows::phase(&wf) == Some(Phase::Succeeded), "{:?}", wf.status.map(|s| s.message));
     let pod_nodes: BTreeSet<String> = wf
         .status
         .iter()
@@ -97,11 +88,7 @@ async fn sigkill_at_any_moment_never_runs_a_node_twice() -> Result<()> {
         .filter(|n| n.type_ == NodeType::Pod)
         .filter_map(|n| n.pod_name.clone())
         .collect();
-    let pods: BTreeSet<String> = pods(c, &ns, &name)
-        .await?
-        .into_iter()
-        .filter_map(|p| p.metadata.name)
-        .collect();
+    let pods: BTreeSet<String> = pods(c, &ns, &name).await?.into_iter().filter_map(|p| p.metadata.name).collect();
     ensure!(pods == pod_nodes, "pods {pods:?}\nnodes {pod_nodes:?}");
     // fan 4, flaky 2 attempts, fan2 3, dag A B D and C's 2 attempts.
     ensure!(pods.len() == 14, "expected 14 pods, got {}", pods.len());
@@ -115,12 +102,7 @@ async fn sigkill_at_any_moment_never_runs_a_node_twice() -> Result<()> {
 }
 
 async fn holder(api: &Api<Lease>) -> Option<String> {
-    api.get_opt("argo-controller")
-        .await
-        .ok()
-        .flatten()?
-        .spec?
-        .holder_identity
+    api.get_opt("argo-controller").await.ok().flatten()?.spec?.holder_identity
 }
 
 #[tokio::test]
@@ -131,11 +113,9 @@ async fn a_standby_takes_over_within_15_seconds_when_the_leader_dies() -> Result
     let leases: Api<Lease> = Api::namespaced(c.clone(), &ns);
     let mut first = cluster.controller(&ns, "first", &[])?;
     first.wait_ready(Duration::from_secs(30)).await?;
-    e2e::eventually(
-        Duration::from_secs(30),
-        "the first replica to lead",
-        || async { Ok((holder(&leases).await.as_deref() == Some("first")).then_some(())) },
-    )
+    e2e::eventually(Duration::from_secs(30), "the first replica to lead", || async {
+        Ok((holder(&leases).await.as_deref() == Some("first")).then_some(()))
+    })
     .await?;
     let second = cluster.controller(&ns, "second", &[])?;
     second.wait_ready(Duration::from_secs(30)).await?;
@@ -155,35 +135,21 @@ spec:
     metadata: {annotations: {kwok.test/duration: 2s}}
     container: {image: alpine}
 "#).await?;
-    workflows::wait_until(
-        c,
-        &ns,
-        &name,
-        Duration::from_secs(30),
-        "the second step",
-        |wf| workflows::nodes(wf).contains_key("s2"),
-    )
+    workflows::wait_until(c, &ns, &name, Duration::from_secs(30), "the second step", |wf| {
+        workflows::nodes(wf).contains_key("s2")
+    })
     .await?;
     first.kill_hard();
     let killed = Instant::now();
-    e2e::eventually(
-        Duration::from_secs(30),
-        "the standby to take the lease",
-        || async { Ok((holder(&leases).await.as_deref() == Some("second")).then_some(())) },
-    )
+    e2e::eventually(Duration::from_secs(30), "the standby to take the lease", || async {
+        Ok((holder(&leases).await.as_deref() == Some("second")).then_some(()))
+    })
     .await?;
     let took = killed.elapsed();
     ensure!(took < Duration::from_secs(15), "takeover took {took:?}");
-    println!(
-        "standby took over {:.1}s after the leader was killed",
-        took.as_secs_f64()
-    );
+    println!("standby took over {:.1}s after the leader was killed", took.as_secs_f64());
     let wf = wait_finished(c, &ns, &name, Duration::from_secs(90)).await?;
-    ensure!(
-        workflows::phase(&wf) == Some(Phase::Succeeded),
-        "{:?}",
-        wf.status
-    );
+    ensure!(workflows::phase(&wf) == Some(Phase::Succeeded), "{:?}", wf.status);
     ensure!(pods(c, &ns, &name).await?.len() == 6);
     let (_, metrics) = second.get("/metrics")?;
     ensure!(metrics.contains("argo_controller_leader 1"), "{metrics}");

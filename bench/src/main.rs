@@ -1,0 +1,28 @@
+//! Benchmark driver; the scripts in bench/ start the cluster and run it.
+
+mod cluster;
+mod controller;
+mod procstat;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "argo-bench", about = "Benchmarks against the local cluster")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Controller throughput, per-step latency, CPU and memory
+    Controller(controller::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match Cli::parse().command {
+        Command::Controller(args) => controller::run(args).await,
+    }
+}

@@ -90,9 +90,18 @@ fn without_locations(text: &str) -> String {
 
 /// A Workflow from an API object, refusing fields it would drop.
 pub fn workflow(value: &Value) -> Result<Workflow> {
-    resource(value, "Workflow", |problems, obj| {
+    workflow_with_warnings(value).map(|(wf, _)| wf)
+}
+
+/// A Workflow, and the harmless upstream fields it drops as warnings.
+pub fn workflow_with_warnings(value: &Value) -> Result<(Workflow, Vec<Problem>)> {
+    let mut warnings = Vec::new();
+    let wf = resource(value, "Workflow", |problems, obj| {
         let spec = match obj.get("spec") {
-            Some(spec) => collect(strict::from_value(spec, "spec"), problems),
+            Some(spec) => collect(strict::from_value_with_warnings(spec, "spec"), problems).map(|(s, w)| {
+                warnings = w;
+                s
+            }),
             None => {
                 problems.push(Problem::new("spec", "required field is missing"));
                 None
@@ -104,7 +113,8 @@ pub fn workflow(value: &Value) -> Result<Workflow> {
         };
         Some((spec?, status?))
     })
-    .map(|(metadata, (spec, status))| Workflow { metadata, spec, status })
+    .map(|(metadata, (spec, status))| Workflow { metadata, spec, status })?;
+    Ok((wf, warnings))
 }
 
 /// A WorkflowProject from an API object, refusing fields it would drop.
@@ -263,6 +273,16 @@ spec:
         let bad = serde_json::json!({"apiVersion": API_VERSION, "kind": "WorkflowProject",
             "metadata": {"name": "x"}, "spec": {"imagez": ["alpine"]}});
         assert!(workflow_project(&bad).is_err());
+    }
+
+    #[test]
+    fn harmless_upstream_fields_are_warnings() {
+        let v = serde_json::json!({"apiVersion": API_VERSION, "kind": "Workflow", "metadata": {"name": "x"},
+            "spec": {"metrics": {"prometheus": []}, "templates": [{"name": "a", "metrics": {}, "container": {"image": "x"}}]}});
+        let (wf, warnings) = workflow_with_warnings(&v).expect("parses");
+        assert_eq!(wf.spec.templates.len(), 1);
+        let paths: Vec<_> = warnings.iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(paths, ["spec.metrics"], "empty values are not warnings");
     }
 
     #[test]

@@ -77,8 +77,9 @@ pub struct WorkflowProjectSpec {
     /// when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub template_types: Vec<String>,
-    /// A partial Workflow spec merged under each workflow's own values
-    /// (upstream's `workflowDefaults`).
+    /// A partial Workflow (`metadata` labels and annotations, and `spec`)
+    /// merged under each workflow's own values (upstream's
+    /// `workflowDefaults`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub workflow_defaults: Option<serde_json::Map<String, serde_json::Value>>,

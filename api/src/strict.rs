@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use crate::error::{Error, Problem, Result};
 
+/// Upstream fields whose absence changes nothing about how a workflow
+/// runs: they are dropped with a warning rather than refused.
+const IGNORABLE: &[&str] = &["metrics", "archiveLogs", "podDisruptionBudget"];
+
 /// Upstream Argo fields this project does not run yet, with the feature
 /// name a user would look for in upstream's documentation.
 const UPSTREAM_FEATURES: &[(&str, &str)] = &[
@@ -49,15 +53,36 @@ const UPSTREAM_FEATURES: &[(&str, &str)] = &[
 /// Parses `value` into `T`, failing with every field that `T` would drop.
 /// `root` prefixes the reported paths (e.g. `spec`).
 pub fn from_value<T: DeserializeOwned + Serialize>(value: &Value, root: &str) -> Result<T> {
+    from_value_with_warnings(value, root).map(|(t, _)| t)
+}
+
+/// Like `from_value`, also returning the ignorable upstream fields it
+/// dropped (see `IGNORABLE`), as warnings.
+pub fn from_value_with_warnings<T: DeserializeOwned + Serialize>(
+    value: &Value,
+    root: &str,
+) -> Result<(T, Vec<Problem>)> {
     let typed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = join_path(root, &e.path().to_string());
         Error::Invalid(vec![Problem::new(path, e.into_inner().to_string())])
     })?;
     let back = serde_json::to_value(&typed)?;
-    let mut problems = Vec::new();
-    dropped_fields(value, &back, &mut root.to_owned(), &mut problems);
+    let mut dropped = Vec::new();
+    dropped_fields(value, &back, &mut root.to_owned(), &mut dropped);
+    let (warnings, problems): (Vec<Problem>, Vec<Problem>) = dropped
+        .into_iter()
+        .partition(|p| IGNORABLE.iter().any(|f| p.path.ends_with(&format!(".{f}")) || p.path == *f));
+    let warnings = warnings
+        .into_iter()
+        .map(|p| {
+            Problem::new(
+                p.path,
+                "ignored: this upstream Argo feature is not supported yet, and the workflow runs the same without it",
+            )
+        })
+        .collect();
     if problems.is_empty() {
-        Ok(typed)
+        Ok((typed, warnings))
     } else {
         Err(Error::Invalid(problems))
     }

@@ -39,9 +39,17 @@ pub async fn namespace(client: &Client, name: &str) -> Result<()> {
     bail!("namespace {name} got no default service account")
 }
 
+/// Deletes a namespace and waits until it is gone, so that the next
+/// scenario does not share the cluster with its pods' deletion.
 pub async fn delete_namespace(client: &Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
     let _ = api.delete(name, &DeleteParams::default()).await;
+    for _ in 0..1200 {
+        if matches!(api.get_opt(name).await, Ok(None)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// The controller as a child process, killed on drop.

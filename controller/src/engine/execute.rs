@@ -130,7 +130,7 @@ impl Ctx<'_> {
         };
         let mut base = serde_json::to_value(defaults.as_ref()).expect("templates serialize");
         let over = serde_json::to_value(&tmpl).expect("templates serialize");
-        super::patch::merge_json(&mut base, &over);
+        argo_api::json::merge(&mut base, &over);
         serde_json::from_value(base).unwrap_or(tmpl)
     }
 

@@ -1,27 +1,8 @@
-//! JSON merging: `templateDefaults` under a template, and a pod spec patch
-//! (`podSpecPatch`) over a rendered pod, with strategic-merge semantics
-//! for the lists Kubernetes merges by name (containers, env, volumes...).
+//! A pod spec patch (`podSpecPatch`) over a rendered pod, with
+//! strategic-merge semantics for the lists Kubernetes merges by name
+//! (containers, env, volumes...).
 
 use serde_json::Value;
-
-/// Merges `over` into `base`: objects merge recursively, anything else in
-/// `over` replaces; `null` in `over` removes the key.
-pub(crate) fn merge_json(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                if v.is_null() {
-                    b.remove(k);
-                } else if let Some(existing) = b.get_mut(k) {
-                    merge_json(existing, v);
-                } else {
-                    b.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
-}
 
 /// A strategic merge patch, as far as pod specs need: lists whose items
 /// all have a `name` merge item by item; other lists are replaced.
@@ -79,12 +60,5 @@ mod tests {
             {"name": "side", "image": "b"}, {"name": "new", "image": "c"}],
             "tolerations": [{"key": "y"}]})
         );
-    }
-
-    #[test]
-    fn merge_json_puts_defaults_under_values() {
-        let mut base = json!({"retryStrategy": {"limit": 2}, "timeout": "1m", "x": 1});
-        merge_json(&mut base, &json!({"retryStrategy": {"retryPolicy": "Always"}, "timeout": "5m", "x": null}));
-        assert_eq!(base, json!({"retryStrategy": {"limit": 2, "retryPolicy": "Always"}, "timeout": "5m"}));
     }
 }

@@ -216,12 +216,15 @@ pub async fn run(args: Args) -> Result<()> {
         .filter_map(|n| Some((n.display_name.strip_prefix('s')?.parse().ok()?, n.pod_name.clone()?)))
         .collect();
     by_step.sort();
-    let t = times.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let mut gaps: Vec<f64> = by_step
-        .windows(2)
-        .filter_map(|w| Some(t.created.get(&w[1].1)?.duration_since(*t.finished.get(&w[0].1)?).as_secs_f64() * 1000.0))
-        .collect();
-    drop(t);
+    let mut gaps: Vec<f64> = {
+        let t = times.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        by_step
+            .windows(2)
+            .filter_map(|w| {
+                Some(t.created.get(&w[1].1)?.duration_since(*t.finished.get(&w[0].1)?).as_secs_f64() * 1000.0)
+            })
+            .collect()
+    };
     let chain_usage = procstat::usage(ctl.child.id())?;
     drop(ctl);
     cluster::delete_namespace(&client, "bench-chain").await;

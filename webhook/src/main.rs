@@ -1,13 +1,72 @@
 //! `argo-webhook`: admission for Workflows and WorkflowProjects.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use argo_webhook::admission::{self, Admission};
+use argo_webhook::{Args, Error, admin, projects, server, tls};
 use clap::Parser;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use tokio::sync::watch;
 
-#[derive(Debug, Parser)]
-#[command(name = "argo-webhook", version = argo_api::VERSION, about = "Admission webhook for Argo-compatible Workflows")]
-struct Args {}
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt().with_env_filter(args.log.as_str()).with_target(false).with_writer(std::io::stderr).init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "argo-webhook stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
-fn main() -> std::process::ExitCode {
-    let _args = Args::parse();
-    eprintln!("argo-webhook: admission is not built yet (issue #4)");
-    std::process::ExitCode::FAILURE
+async fn client(args: &Args) -> Result<Client, Error> {
+    let options = KubeConfigOptions { context: args.context.clone(), ..Default::default() };
+    let config = match &args.kubeconfig {
+        Some(path) => Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?,
+        None => Config::infer().await?,
+    };
+    Ok(Client::try_from(config)?)
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+        for count in 0.. {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            if count > 0 {
+                std::process::exit(130);
+            }
+            let _ = stop_tx.send(true);
+        }
+    });
+    let cert = tls::ReloadingCert::new(&args.tls_cert, &args.tls_key)?;
+    tokio::spawn(cert.clone().watch(Duration::from_secs(1), stop_rx.clone()));
+    let watched = projects::Watched::start(client(&args).await?);
+    let metrics = Arc::new(argo_webhook::metrics::Metrics::default());
+    let listening = Arc::new(AtomicBool::new(false));
+    let synced = watched.clone();
+    let admin_state = admin::Admin { metrics: metrics.clone(), listening: listening.clone(), synced: Arc::new(move || synced.is_synced()) };
+    let admin_listener = tokio::net::TcpListener::bind(&args.admin_address).await?;
+    tracing::info!(address = %admin_listener.local_addr()?, "admin server listening");
+    tokio::spawn(admin::serve(admin_listener, admin_state, stop_rx.clone()));
+
+    let app = admission::router(
+        Admission { projects: watched, metrics, default_project: args.default_project.clone() },
+        args.max_concurrency,
+    );
+    let listener = tokio::net::TcpListener::bind(&args.address).await?;
+    tracing::info!(address = %listener.local_addr()?, "admission server listening (TLS)");
+    listening.store(true, Ordering::Release);
+    server::serve(listener, cert, app, stop_rx).await;
+    Ok(())
 }

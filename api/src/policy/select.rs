@@ -2,7 +2,7 @@
 
 use super::globs::{Globs, specificity};
 use crate::WorkflowProject;
-use crate::project::{DEFAULT_PROJECT, PROJECT_LABEL};
+use crate::project::PROJECT_LABEL;
 
 /// The most specific project whose namespaces allow `namespace`; the
 /// project named `default_name` when none does (and it exists).
@@ -35,15 +35,16 @@ fn name(p: &WorkflowProject) -> &str {
 }
 
 /// The project a workflow names in its label, or the one its namespace
-/// selects.
+/// selects (falling back to `default_name`, usually `default`).
 pub fn project_for<'a>(
     projects: &'a [WorkflowProject],
     labels: Option<&std::collections::BTreeMap<String, String>>,
     namespace: &str,
+    default_name: &str,
 ) -> Option<&'a WorkflowProject> {
     match labels.and_then(|l| l.get(PROJECT_LABEL)) {
         Some(label) => projects.iter().find(|p| name(p) == label),
-        None => select_project(projects, namespace, DEFAULT_PROJECT),
+        None => select_project(projects, namespace, default_name),
     }
 }
 

@@ -1,0 +1,140 @@
+//! The HTTP side of admission: `/mutate` and `/validate` take an
+//! AdmissionReview and answer with one. Anything that is not an
+//! AdmissionReview gets a 4xx that says why; bodies over 3 MiB get 413.
+
+mod mutate;
+mod validate;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
+use kube::core::DynamicObject;
+
+use crate::metrics::Metrics;
+use crate::projects::ProjectSource;
+
+/// The apiserver refuses request bodies over 3 MiB; so do we.
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+/// Admission warnings longer than this are cut (the apiserver's limit).
+const MAX_WARNING: usize = 120;
+
+#[derive(Clone)]
+pub struct Admission {
+    pub projects: Arc<dyn ProjectSource>,
+    pub metrics: Arc<Metrics>,
+    pub default_project: String,
+}
+
+pub fn router(state: Admission, max_concurrency: usize) -> Router {
+    Router::new()
+        .route("/mutate", post(mutate_handler))
+        .route("/validate", post(validate_handler))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max_concurrency.max(1)))
+        .with_state(state)
+}
+
+async fn mutate_handler(State(s): State<Admission>, body: Bytes) -> Response {
+    handle("mutate", &s, &body, mutate::decide)
+}
+
+async fn validate_handler(State(s): State<Admission>, body: Bytes) -> Response {
+    handle("validate", &s, &body, validate::decide)
+}
+
+fn handle(
+    operation: &'static str,
+    s: &Admission,
+    body: &[u8],
+    decide: fn(&AdmissionRequest<DynamicObject>, &Admission) -> AdmissionResponse,
+) -> Response {
+    let started = Instant::now();
+    let request = match parse(body) {
+        Ok(r) => r,
+        Err(why) => {
+            s.metrics.observe(operation, "invalid", started.elapsed());
+            return (StatusCode::BAD_REQUEST, why).into_response();
+        }
+    };
+    let response = decide(&request, s);
+    let result = if response.allowed { "allowed" } else { "denied" };
+    s.metrics.observe(operation, result, started.elapsed());
+    axum::Json(encode(response.into_review())).into_response()
+}
+
+/// The review as JSON, with the patch base64-encoded as the API defines
+/// `[]byte` fields (kube serializes it as a list of numbers).
+fn encode(review: AdmissionReview<DynamicObject>) -> serde_json::Value {
+    use base64::Engine;
+    let mut v = serde_json::to_value(review).unwrap_or_default();
+    if let Some(patch) = v.pointer_mut("/response/patch") {
+        if let Some(bytes) = patch.as_array().map(|a| a.iter().filter_map(|b| b.as_u64()).map(|b| b as u8).collect::<Vec<u8>>()) {
+            *patch = serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+        }
+    }
+    v
+}
+
+fn parse(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
+    if body.is_empty() {
+        return Err("empty body: expected an admission.k8s.io/v1 AdmissionReview".into());
+    }
+    let review: AdmissionReview<DynamicObject> =
+        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    review.try_into().map_err(|_| "the AdmissionReview has no request".to_owned())
+}
+
+/// A denial listing every problem, one per line, each with its path.
+pub(crate) fn deny(req: &AdmissionRequest<DynamicObject>, what: &str, problems: &[argo_api::Problem]) -> AdmissionResponse {
+    let mut message = format!("{what}: {} problem{}:", problems.len(), if problems.len() == 1 { "" } else { "s" });
+    for p in problems {
+        message.push_str("\n  ");
+        message.push_str(&p.to_string());
+    }
+    let mut response = AdmissionResponse::from(req).deny(message);
+    response.result.code = 403;
+    response.result.reason = "Forbidden".into();
+    response
+}
+
+pub(crate) fn with_warnings(mut response: AdmissionResponse, warnings: &[argo_api::Problem]) -> AdmissionResponse {
+    if !warnings.is_empty() {
+        response.warnings = Some(
+            warnings
+                .iter()
+                .map(|w| {
+                    let text = w.to_string();
+                    if text.chars().count() <= MAX_WARNING {
+                        text
+                    } else {
+                        let cut: String = text.chars().take(MAX_WARNING - 3).collect();
+                        format!("{cut}...")
+                    }
+                })
+                .collect(),
+        );
+    }
+    response
+}
+
+/// Which of our kinds a request is about.
+pub(crate) fn kind(req: &AdmissionRequest<DynamicObject>) -> Option<&'static str> {
+    if req.kind.group != "argoproj.io" {
+        return None;
+    }
+    match req.kind.kind.as_str() {
+        "Workflow" => Some("Workflow"),
+        "WorkflowProject" => Some("WorkflowProject"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

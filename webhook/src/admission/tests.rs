@@ -1,0 +1,215 @@
+//! In-process tests of the admission handlers, through the router.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::*;
+use crate::projects::Fixed;
+
+fn project(name: &str, spec: Value) -> argo_api::WorkflowProject {
+    argo_api::load::workflow_project(&json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject",
+        "metadata": {"name": name}, "spec": spec}))
+    .expect("valid project")
+}
+
+fn app() -> Router {
+    let projects = vec![
+        project("default", json!({"namespaces": ["*"]})),
+        project("team-a", json!({
+            "namespaces": ["team-a"],
+            "submitters": {"users": ["alice"]},
+            "images": ["alpine*"],
+            "requiredLimits": ["memory"],
+            "maxParallelism": 4,
+            "workflowDefaults": {"spec": {"parallelism": 2, "ttlStrategy": {"secondsAfterCompletion": 600}}},
+            "templateDefaults": {"retryStrategy": {"limit": 2}, "container": {"resources": {"limits": {"memory": "64Mi"}}}}
+        })),
+    ];
+    router(Admission { projects: Arc::new(Fixed(projects)), metrics: Arc::default(), default_project: "default".into() }, 8)
+}
+
+fn workflow(ns: &str, image: &str) -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w", "namespace": ns},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": image}}]}})
+}
+
+fn review(operation: &str, kind: &str, user: &str, object: Value, old: Option<Value>) -> Value {
+    let (group, version, resource) = ("argoproj.io", "v1alpha1", if kind == "Workflow" { "workflows" } else { "workflowprojects" });
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "7f0b2891-916f-4ed6-b7cd-27bff1815a8c",
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+        "operation": operation,
+        "userInfo": {"username": user, "groups": ["system:authenticated"]},
+        "object": object, "oldObject": old, "dryRun": false}})
+}
+
+async fn call(path: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let res = app()
+        .oneshot(Request::post(path).header("content-type", "application/json").body(Body::from(body)).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())))
+}
+
+async fn admit(path: &str, review: Value) -> Value {
+    let (status, body) = call(path, serde_json::to_vec(&review).expect("json")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "AdmissionReview");
+    assert_eq!(body["response"]["uid"], "7f0b2891-916f-4ed6-b7cd-27bff1815a8c");
+    body["response"].clone()
+}
+
+fn apply_patch(object: &Value, response: &Value) -> Value {
+    let mut out = object.clone();
+    if let Some(p) = response["patch"].as_str() {
+        assert_eq!(response["patchType"], "JSONPatch");
+        let bytes = base64_decode(p);
+        let patch: json_patch::Patch = serde_json::from_slice(&bytes).expect("patch");
+        json_patch::patch(&mut out, &patch).expect("applies");
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).expect("base64")
+}
+
+#[tokio::test]
+async fn mutation_adds_the_project_label_and_defaults_and_is_idempotent() {
+    let wf = workflow("team-a", "alpine:3.19");
+    let r = admit("/mutate", review("CREATE", "Workflow", "alice", wf.clone(), None)).await;
+    assert_eq!(r["allowed"], true);
+    let once = apply_patch(&wf, &r);
+    assert_eq!(once["metadata"]["labels"]["workflows.argoproj.io/project"], "team-a");
+    assert_eq!(once["spec"]["parallelism"], 2);
+    assert_eq!(once["spec"]["ttlStrategy"]["secondsAfterCompletion"], 600);
+    assert_eq!(once["spec"]["templates"][0]["retryStrategy"]["limit"], 2);
+    assert_eq!(once["spec"]["templates"][0]["container"]["resources"]["limits"]["memory"], "64Mi");
+    let again = admit("/mutate", review("CREATE", "Workflow", "alice", once.clone(), None)).await;
+    assert_eq!(again["allowed"], true);
+    assert!(again.get("patch").is_none(), "a second pass changes nothing: {again}");
+    // The mutated workflow passes validation.
+    let v = admit("/validate", review("CREATE", "Workflow", "alice", once, None)).await;
+    assert_eq!(v["allowed"], true, "{v}");
+}
+
+#[tokio::test]
+async fn other_namespaces_get_the_default_project() {
+    let wf = workflow("elsewhere", "quay.io/anything:1");
+    let once = apply_patch(&wf, &admit("/mutate", review("CREATE", "Workflow", "bob", wf.clone(), None)).await);
+    assert_eq!(once["metadata"]["labels"]["workflows.argoproj.io/project"], "default");
+    assert_eq!(admit("/validate", review("CREATE", "Workflow", "bob", once, None)).await["allowed"], true);
+}
+
+#[tokio::test]
+async fn a_denial_lists_every_violation_with_its_path() {
+    let mut wf = workflow("team-a", "ubuntu:22.04");
+    wf["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "team-a"});
+    wf["spec"]["parallelism"] = json!(10);
+    wf["spec"]["templates"][0]["synchronization"] = json!({"mutex": {"name": "m"}});
+    let r = admit("/validate", review("CREATE", "Workflow", "mallory", wf.clone(), None)).await;
+    assert_eq!(r["allowed"], false);
+    assert_eq!(r["status"]["code"], 403);
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("workflow refused: 1 problem:\n  spec.templates[0].synchronization"), "{msg}");
+    wf["spec"]["templates"][0].as_object_mut().unwrap().remove("synchronization");
+    let r = admit("/validate", review("CREATE", "Workflow", "mallory", wf, None)).await;
+    let msg = r["status"]["message"].as_str().unwrap();
+    for expected in [
+        "workflow refused: 4 problems:",
+        "user \"mallory\" (groups: system:authenticated) may not submit workflows to project \"team-a\"",
+        "spec.parallelism: 10 is more than project \"team-a\" allows (4)",
+        "spec.templates[0].container.image: image \"ubuntu:22.04\" is not allowed by project \"team-a\"",
+        "spec.templates[0].container.resources.limits: a memory limit is required by project \"team-a\"",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_project_label_and_structural_errors_are_refused() {
+    let mut wf = workflow("team-a", "alpine");
+    wf["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "nope"});
+    wf["spec"]["entrypoint"] = json!("missing");
+    let r = admit("/validate", review("CREATE", "Workflow", "alice", wf, None)).await;
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(msg.contains("spec.entrypoint: template \"missing\" does not exist"), "{msg}");
+    assert!(msg.contains("there is no WorkflowProject named \"nope\""), "{msg}");
+}
+
+#[tokio::test]
+async fn harmless_unsupported_fields_are_warnings() {
+    let mut wf = workflow("elsewhere", "alpine");
+    wf["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "default"});
+    wf["spec"]["metrics"] = json!({"prometheus": [{"name": "x"}]});
+    let r = admit("/validate", review("CREATE", "Workflow", "bob", wf, None)).await;
+    assert_eq!(r["allowed"], true);
+    let w = r["warnings"][0].as_str().unwrap();
+    assert!(w.starts_with("spec.metrics: ignored") && w.chars().count() <= 120, "{w}");
+}
+
+#[tokio::test]
+async fn updates_keep_the_project_label_and_the_spec() {
+    let mut old = workflow("team-a", "alpine");
+    old["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "team-a"});
+    let mut new = old.clone();
+    new["metadata"]["labels"]["workflows.argoproj.io/project"] = json!("default");
+    new["spec"]["entrypoint"] = json!("other");
+    let r = admit("/validate", review("UPDATE", "Workflow", "alice", new, Some(old.clone()))).await;
+    assert_eq!(r["allowed"], false);
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(msg.contains("the project label cannot change") && msg.contains("spec.entrypoint: cannot change"), "{msg}");
+    let mut suspend = old.clone();
+    suspend["spec"]["suspend"] = json!(true);
+    suspend["metadata"]["labels"]["workflows.argoproj.io/phase"] = json!("Running");
+    assert_eq!(admit("/validate", review("UPDATE", "Workflow", "ctl", suspend, Some(old))).await["allowed"], true);
+}
+
+#[tokio::test]
+async fn projects_are_validated() {
+    let bad = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject", "metadata": {"name": "p"},
+        "spec": {"namespaces": ["!x"], "maxParallelism": 0, "imagez": ["a"]}});
+    let r = admit("/validate", review("CREATE", "WorkflowProject", "admin", bad, None)).await;
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"].as_str().unwrap().contains("spec.imagez: unknown field"), "{r}");
+    let bad = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject", "metadata": {"name": "p"},
+        "spec": {"namespaces": ["!x"], "maxParallelism": 0}});
+    let msg = admit("/validate", review("CREATE", "WorkflowProject", "admin", bad, None)).await["status"]["message"].clone();
+    assert!(msg.as_str().unwrap().contains("spec.namespaces: only deny patterns"), "{msg}");
+    assert!(msg.as_str().unwrap().contains("spec.maxParallelism: must be at least 1"), "{msg}");
+}
+
+#[tokio::test]
+async fn garbage_gets_a_4xx_and_other_kinds_are_allowed() {
+    for (body, status) in [
+        (b"".to_vec(), StatusCode::BAD_REQUEST),
+        (b"{not json".to_vec(), StatusCode::BAD_REQUEST),
+        (b"[1,2,3]".to_vec(), StatusCode::BAD_REQUEST),
+        (br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(), StatusCode::BAD_REQUEST),
+        (vec![b' '; MAX_BODY + 1], StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        for path in ["/mutate", "/validate"] {
+            assert_eq!(call(path, body.clone()).await.0, status, "{path} {:?}", String::from_utf8_lossy(&body[..body.len().min(40)]));
+        }
+    }
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x"}});
+    let mut r = review("CREATE", "Workflow", "u", pod, None);
+    r["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "Pod"});
+    assert_eq!(admit("/validate", r.clone()).await["allowed"], true);
+    assert_eq!(admit("/mutate", r).await["allowed"], true);
+    // A Workflow that is not even an object body is refused, not a panic.
+    let weird = review("CREATE", "Workflow", "u", json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": "w", "namespace": "x"}, "spec": {"templates": "oops"}}), None);
+    let r = admit("/validate", weird).await;
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"].as_str().unwrap().contains("spec.templates"), "{r}");
+}

@@ -1,0 +1,43 @@
+//! A CA and a serving certificate for the webhook, for clusters without
+//! cert-manager and for the local cluster: the apiserver is given the CA
+//! (as `caBundle`) and the webhook serves the certificate.
+
+use std::net::IpAddr;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+
+/// PEM text of a certificate and its key.
+pub struct Pem {
+    pub cert: String,
+    pub key: String,
+}
+
+pub struct Ca {
+    pub pem: Pem,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Result<Ca, rcgen::Error> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate()?;
+        let cert = params.self_signed(&key)?;
+        let pem = Pem { cert: cert.pem(), key: key.serialize_pem() };
+        Ok(Ca { pem, issuer: Issuer::new(params, key) })
+    }
+
+    /// A serving certificate for these DNS names and IP addresses.
+    pub fn serving(&self, dns: &[String], ips: &[IpAddr]) -> Result<Pem, rcgen::Error> {
+        let mut params = CertificateParams::new(dns.to_vec())?;
+        params.distinguished_name.push(DnType::CommonName, dns.first().map_or("argo-webhook", String::as_str));
+        params.subject_alt_names.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Pem { cert: cert.pem(), key: key.serialize_pem() })
+    }
+}

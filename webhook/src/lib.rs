@@ -1,0 +1,16 @@
+//! The admission webhook: mutating (`/mutate`) and validating
+//! (`/validate`) endpoints for Workflows and WorkflowProjects, served over
+//! rustls, with the policy logic from `argo_api::policy`.
+
+pub mod admin;
+pub mod admission;
+pub mod args;
+pub mod certs;
+mod error;
+pub mod metrics;
+pub mod projects;
+pub mod server;
+pub mod tls;
+
+pub use args::Args;
+pub use error::Error;

@@ -1,0 +1,119 @@
+//! The serving certificate is replaced without a restart when its files
+//! change, including the symlink swap of a mounted Secret; connections
+//! already open keep working.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argo_webhook::admission::{self, Admission};
+use argo_webhook::certs::{Ca, Pem};
+use argo_webhook::projects::Fixed;
+use argo_webhook::{server, tls};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// Writes a pair the way the kubelet mounts a Secret: files are symlinks
+/// through `..data`, which is swapped atomically to a new directory.
+fn publish(dir: &Path, version: &str, pem: &Pem) {
+    let data = dir.join(version);
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("tls.crt"), &pem.cert).unwrap();
+    std::fs::write(data.join("tls.key"), &pem.key).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(version, &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+    for f in ["tls.crt", "tls.key"] {
+        let link = dir.join(f);
+        if !link.exists() {
+            std::os::unix::fs::symlink(format!("..data/{f}"), link).unwrap();
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, ca: &Pem) -> TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca.cert.as_bytes()).unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
+        .await
+        .expect("TLS handshake with the CA's certificate")
+}
+
+fn served(conn: &TlsStream<TcpStream>) -> Vec<u8> {
+    conn.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+}
+
+fn der(pem: &Pem) -> Vec<u8> {
+    CertificateDer::from_pem_slice(pem.cert.as_bytes()).unwrap().to_vec()
+}
+
+/// One HTTP/1.1 request on a kept-alive connection; returns the status.
+async fn post(conn: &mut TlsStream<TcpStream>) -> u16 {
+    let body = "{}";
+    let req = format!("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = conn.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    text.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_rotated_certificate_is_served_without_a_restart() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = std::env::temp_dir().join(format!("argo-webhook-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = Ca::new("test CA").unwrap();
+    let ip = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
+    let first = ca.serving(&["localhost".into()], &ip).unwrap();
+    let second = ca.serving(&["localhost".into()], &ip).unwrap();
+    publish(&dir, "..v1", &first);
+
+    let cert = tls::ReloadingCert::new(&dir.join("tls.crt"), &dir.join("tls.key")).unwrap();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(cert.clone().watch(Duration::from_millis(100), stop.clone()));
+    let app = admission::router(
+        Admission { projects: Arc::new(Fixed(vec![])), metrics: Arc::default(), default_project: "default".into() },
+        4,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server::serve(listener, cert, app, stop));
+
+    let mut before = connect(addr, &ca.pem).await;
+    assert_eq!(served(&before), der(&first));
+    assert_eq!(post(&mut before).await, 400, "an empty review is a 400, served over TLS");
+
+    // A half-written new pair is not taken.
+    std::fs::create_dir_all(dir.join("..broken")).unwrap();
+    std::fs::write(dir.join("..broken/tls.crt"), "garbage").unwrap();
+    std::fs::write(dir.join("..broken/tls.key"), "garbage").unwrap();
+    let tmp = dir.join("..data_tmp");
+    std::os::unix::fs::symlink("..broken", &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(served(&connect(addr, &ca.pem).await), der(&first), "a broken pair keeps the old certificate");
+
+    publish(&dir, "..v2", &second);
+    let mut rotated = false;
+    for _ in 0..50 {
+        if served(&connect(addr, &ca.pem).await) == der(&second) {
+            rotated = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(rotated, "the new certificate was never served");
+    assert_eq!(post(&mut before).await, 400, "the connection opened before the swap still works");
+    let _ = std::fs::remove_dir_all(&dir);
+}

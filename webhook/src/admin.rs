@@ -30,7 +30,10 @@ pub fn router(admin: Admin) -> Router {
                 if listening && synced {
                     (StatusCode::OK, "ready".to_owned())
                 } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: listening {listening}, projects synced {synced}"))
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("not ready: listening {listening}, projects synced {synced}"),
+                    )
                 }
             }),
         )
@@ -38,7 +41,12 @@ pub fn router(admin: Admin) -> Router {
             "/metrics",
             get(|State(a): State<Admin>| async move {
                 (
-                    [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    [
+                        (
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        ),
+                    ],
                     a.metrics.encode(),
                 )
             }),

@@ -25,19 +25,30 @@ impl Ca {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate()?;
         let cert = params.self_signed(&key)?;
-        let pem = Pem { cert: cert.pem(), key: key.serialize_pem() };
-        Ok(Ca { pem, issuer: Issuer::new(params, key) })
+        let pem = Pem {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        };
+        Ok(Ca {
+            pem,
+            issuer: Issuer::new(params, key),
+        })
     }
 
     /// A serving certificate for these DNS names and IP addresses.
     pub fn serving(&self, dns: &[String], ips: &[IpAddr]) -> Result<Pem, rcgen::Error> {
         let mut params = CertificateParams::new(dns.to_vec())?;
-        params.distinguished_name.push(DnType::CommonName, dns.first().map_or("argo-webhook", String::as_str));
+        params
+            .distinguished_name
+            .push(DnType::CommonName, dns.first().map_or("argo-webhook", String::as_str));
         params.subject_alt_names.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(Pem { cert: cert.pem(), key: key.serialize_pem() })
+        Ok(Pem {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        })
     }
 }

@@ -14,7 +14,11 @@ use tokio::sync::watch;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt().with_env_filter(args.log.as_str()).with_target(false).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(args.log.as_str())
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
     let _ = rustls::crypto::ring::default_provider().install_default();
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -26,7 +30,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn client(args: &Args) -> Result<Client, Error> {
-    let options = KubeConfigOptions { context: args.context.clone(), ..Default::default() };
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        ..Default::default()
+    };
     let config = match &args.kubeconfig {
         Some(path) => Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?,
         None => Config::infer().await?,
@@ -37,7 +44,9 @@ async fn client(args: &Args) -> Result<Client, Error> {
 async fn run(args: Args) -> Result<(), Error> {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            return;
+        };
         for count in 0.. {
             tokio::select! {
                 _ = term.recv() => {}
@@ -55,13 +64,21 @@ async fn run(args: Args) -> Result<(), Error> {
     let metrics = Arc::new(argo_webhook::metrics::Metrics::default());
     let listening = Arc::new(AtomicBool::new(false));
     let synced = watched.clone();
-    let admin_state = admin::Admin { metrics: metrics.clone(), listening: listening.clone(), synced: Arc::new(move || synced.is_synced()) };
+    let admin_state = admin::Admin {
+        metrics: metrics.clone(),
+        listening: listening.clone(),
+        synced: Arc::new(move || synced.is_synced()),
+    };
     let admin_listener = tokio::net::TcpListener::bind(&args.admin_address).await?;
     tracing::info!(address = %admin_listener.local_addr()?, "admin server listening");
     tokio::spawn(admin::serve(admin_listener, admin_state, stop_rx.clone()));
 
     let app = admission::router(
-        Admission { projects: watched, metrics, default_project: args.default_project.clone() },
+        Admission {
+            projects: watched,
+            metrics,
+            default_project: args.default_project.clone(),
+        },
         args.max_concurrency,
     );
     let listener = tokio::net::TcpListener::bind(&args.address).await?;

@@ -24,18 +24,29 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("argo_webhook");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("requests", "Admission requests by operation (mutate, validate) and result", requests.clone());
+        registry.register(
+            "requests",
+            "Admission requests by operation (mutate, validate) and result",
+            requests.clone(),
+        );
         let latency = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.000_025, 2.0, 16))
         });
         registry.register("request_duration_seconds", "Time to decide an admission request", latency.clone());
-        Metrics { requests, latency, registry }
+        Metrics {
+            requests,
+            latency,
+            registry,
+        }
     }
 }
 
 impl Metrics {
     pub fn observe(&self, operation: &str, result: &str, took: Duration) {
-        let labels = RequestLabels { operation: operation.into(), result: result.into() };
+        let labels = RequestLabels {
+            operation: operation.into(),
+            result: result.into(),
+        };
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(took.as_secs_f64());
     }

@@ -58,7 +58,11 @@ impl Watched {
                 }
             }
         });
-        Arc::new(Watched { store, synced, parsed: Mutex::default() })
+        Arc::new(Watched {
+            store,
+            synced,
+            parsed: Mutex::default(),
+        })
     }
 
     pub fn is_synced(&self) -> bool {

@@ -30,7 +30,10 @@ impl fmt::Debug for ReloadingCert {
 }
 
 fn load(cert: &Path, key: &Path) -> Result<CertifiedKey, Error> {
-    let fail = |path: &Path, reason: String| Error::Certificate { path: path.display().to_string(), reason };
+    let fail = |path: &Path, reason: String| Error::Certificate {
+        path: path.display().to_string(),
+        reason,
+    };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| fail(cert, e.to_string()))?
         .collect::<Result<_, _>>()
@@ -39,7 +42,9 @@ fn load(cert: &Path, key: &Path) -> Result<CertifiedKey, Error> {
         return Err(fail(cert, "no certificate in the file".into()));
     }
     let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| fail(key, e.to_string()))?;
-    let provider = CryptoProvider::get_default().cloned().unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
     let signing = provider.key_provider.load_private_key(key_der).map_err(|e| fail(key, e.to_string()))?;
     let certified = CertifiedKey::new(chain, signing);
     certified.keys_match().map_err(|e| fail(key, format!("does not match the certificate: {e}")))?;
@@ -56,7 +61,11 @@ fn fingerprint(path: &Path) -> Option<(PathBuf, u64, SystemTime)> {
 impl ReloadingCert {
     pub fn new(cert: &Path, key: &Path) -> Result<Arc<ReloadingCert>, Error> {
         let loaded = load(cert, key)?;
-        Ok(Arc::new(ReloadingCert { current: RwLock::new(Arc::new(loaded)), cert: cert.into(), key: key.into() }))
+        Ok(Arc::new(ReloadingCert {
+            current: RwLock::new(Arc::new(loaded)),
+            cert: cert.into(),
+            key: key.into(),
+        }))
     }
 
     /// Watches the files until `stop`, swapping the certificate in when

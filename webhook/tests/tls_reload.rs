@@ -59,7 +59,10 @@ fn der(pem: &Pem) -> Vec<u8> {
 /// One HTTP/1.1 request on a kept-alive connection; returns the status.
 async fn post(conn: &mut TlsStream<TcpStream>) -> u16 {
     let body = "{}";
-    let req = format!("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let req = format!(
+        "POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     conn.write_all(req.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 4096];
     let n = conn.read(&mut buf).await.unwrap();
@@ -83,7 +86,11 @@ async fn a_rotated_certificate_is_served_without_a_restart() {
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(cert.clone().watch(Duration::from_millis(100), stop.clone()));
     let app = admission::router(
-        Admission { projects: Arc::new(Fixed(vec![])), metrics: Arc::default(), default_project: "default".into() },
+        Admission {
+            projects: Arc::new(Fixed(vec![])),
+            metrics: Arc::default(),
+            default_project: "default".into(),
+        },
         4,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,6 +3,7 @@
 //! test fails with a message saying how to start it.
 
 pub mod process;
+pub mod webhook;
 pub mod workflows;
 
 use std::path::{Path, PathBuf};
@@ -82,9 +83,15 @@ impl Cluster {
     /// A fresh namespace `e2e-<prefix>-<n>` with its default service
     /// account, so pods can be created in it at once.
     pub async fn namespace(&self, prefix: &str) -> Result<String> {
+        self.namespace_labelled(prefix, &[]).await
+    }
+
+    /// Like `namespace`, with labels (e.g. to put it in a webhook's scope).
+    pub async fn namespace_labelled(&self, prefix: &str, labels: &[(&str, &str)]) -> Result<String> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         let mut ns = Namespace::default();
         ns.metadata.generate_name = Some(format!("e2e-{prefix}-"));
+        ns.metadata.labels = Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
         let created = api.create(&PostParams::default(), &ns).await?;
         let name = created.metadata.name.context("namespace has a name")?;
         let sa: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &name);
@@ -119,6 +126,19 @@ impl Cluster {
         let paths = [plugins, self.cluster_bin.clone(), "/usr/bin".into(), "/bin".into()];
         std::env::join_paths(paths).expect("PATH entries contain no separator")
     }
+}
+
+/// Runs a command with `input` on its stdin.
+pub fn run_with_input(cmd: &mut Command, input: &str) -> Result<Output> {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not run {cmd:?}"))?;
+    child.stdin.take().context("stdin")?.write_all(input.as_bytes())?;
+    Ok(child.wait_with_output()?)
 }
 
 /// Runs a command and fails with its output when it does not succeed.

@@ -14,8 +14,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
 use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
 
 use crate::metrics::Metrics;
 use crate::projects::ProjectSource;
@@ -75,7 +75,9 @@ fn encode(review: AdmissionReview<DynamicObject>) -> serde_json::Value {
     use base64::Engine;
     let mut v = serde_json::to_value(review).unwrap_or_default();
     if let Some(patch) = v.pointer_mut("/response/patch") {
-        if let Some(bytes) = patch.as_array().map(|a| a.iter().filter_map(|b| b.as_u64()).map(|b| b as u8).collect::<Vec<u8>>()) {
+        if let Some(bytes) =
+            patch.as_array().map(|a| a.iter().filter_map(|b| b.as_u64()).map(|b| b as u8).collect::<Vec<u8>>())
+        {
             *patch = serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
         }
     }
@@ -92,7 +94,11 @@ fn parse(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
 }
 
 /// A denial listing every problem, one per line, each with its path.
-pub(crate) fn deny(req: &AdmissionRequest<DynamicObject>, what: &str, problems: &[argo_api::Problem]) -> AdmissionResponse {
+pub(crate) fn deny(
+    req: &AdmissionRequest<DynamicObject>,
+    what: &str,
+    problems: &[argo_api::Problem],
+) -> AdmissionResponse {
     let mut message = format!("{what}: {} problem{}:", problems.len(), if problems.len() == 1 { "" } else { "s" });
     for p in problems {
         message.push_str("\n  ");

@@ -22,7 +22,9 @@ pub fn decide(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admission
     else {
         return allow;
     };
-    let Ok(original) = serde_json::to_value(obj) else { return allow };
+    let Ok(original) = serde_json::to_value(obj) else {
+        return allow;
+    };
     let mut mutated = original.clone();
     policy::apply_defaults(&mut mutated, project);
     let patch = json_patch::diff(&original, &mutated);

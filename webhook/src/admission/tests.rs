@@ -19,17 +19,27 @@ fn project(name: &str, spec: Value) -> argo_api::WorkflowProject {
 fn app() -> Router {
     let projects = vec![
         project("default", json!({"namespaces": ["*"]})),
-        project("team-a", json!({
-            "namespaces": ["team-a"],
-            "submitters": {"users": ["alice"]},
-            "images": ["alpine*"],
-            "requiredLimits": ["memory"],
-            "maxParallelism": 4,
-            "workflowDefaults": {"spec": {"parallelism": 2, "ttlStrategy": {"secondsAfterCompletion": 600}}},
-            "templateDefaults": {"retryStrategy": {"limit": 2}, "container": {"resources": {"limits": {"memory": "64Mi"}}}}
-        })),
+        project(
+            "team-a",
+            json!({
+                "namespaces": ["team-a"],
+                "submitters": {"users": ["alice"]},
+                "images": ["alpine*"],
+                "requiredLimits": ["memory"],
+                "maxParallelism": 4,
+                "workflowDefaults": {"spec": {"parallelism": 2, "ttlStrategy": {"secondsAfterCompletion": 600}}},
+                "templateDefaults": {"retryStrategy": {"limit": 2}, "container": {"resources": {"limits": {"memory": "64Mi"}}}}
+            }),
+        ),
     ];
-    router(Admission { projects: Arc::new(Fixed(projects)), metrics: Arc::default(), default_project: "default".into() }, 8)
+    router(
+        Admission {
+            projects: Arc::new(Fixed(projects)),
+            metrics: Arc::default(),
+            default_project: "default".into(),
+        },
+        8,
+    )
 }
 
 fn workflow(ns: &str, image: &str) -> Value {
@@ -38,7 +48,15 @@ fn workflow(ns: &str, image: &str) -> Value {
 }
 
 fn review(operation: &str, kind: &str, user: &str, object: Value, old: Option<Value>) -> Value {
-    let (group, version, resource) = ("argoproj.io", "v1alpha1", if kind == "Workflow" { "workflows" } else { "workflowprojects" });
+    let (group, version, resource) = (
+        "argoproj.io",
+        "v1alpha1",
+        if kind == "Workflow" {
+            "workflows"
+        } else {
+            "workflowprojects"
+        },
+    );
     json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
         "uid": "7f0b2891-916f-4ed6-b7cd-27bff1815a8c",
         "kind": {"group": group, "version": version, "kind": kind},
@@ -51,12 +69,20 @@ fn review(operation: &str, kind: &str, user: &str, object: Value, old: Option<Va
 
 async fn call(path: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let res = app()
-        .oneshot(Request::post(path).header("content-type", "application/json").body(Body::from(body)).expect("request"))
+        .oneshot(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .expect("request"),
+        )
         .await
         .expect("response");
     let status = res.status();
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())),
+    )
 }
 
 async fn admit(path: &str, review: Value) -> Value {
@@ -167,7 +193,10 @@ async fn updates_keep_the_project_label_and_the_spec() {
     let r = admit("/validate", review("UPDATE", "Workflow", "alice", new, Some(old.clone()))).await;
     assert_eq!(r["allowed"], false);
     let msg = r["status"]["message"].as_str().unwrap();
-    assert!(msg.contains("the project label cannot change") && msg.contains("spec.entrypoint: cannot change"), "{msg}");
+    assert!(
+        msg.contains("the project label cannot change") && msg.contains("spec.entrypoint: cannot change"),
+        "{msg}"
+    );
     let mut suspend = old.clone();
     suspend["spec"]["suspend"] = json!(true);
     suspend["metadata"]["labels"]["workflows.argoproj.io/phase"] = json!("Running");
@@ -183,7 +212,8 @@ async fn projects_are_validated() {
     assert!(r["status"]["message"].as_str().unwrap().contains("spec.imagez: unknown field"), "{r}");
     let bad = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject", "metadata": {"name": "p"},
         "spec": {"namespaces": ["!x"], "maxParallelism": 0}});
-    let msg = admit("/validate", review("CREATE", "WorkflowProject", "admin", bad, None)).await["status"]["message"].clone();
+    let msg =
+        admit("/validate", review("CREATE", "WorkflowProject", "admin", bad, None)).await["status"]["message"].clone();
     assert!(msg.as_str().unwrap().contains("spec.namespaces: only deny patterns"), "{msg}");
     assert!(msg.as_str().unwrap().contains("spec.maxParallelism: must be at least 1"), "{msg}");
 }
@@ -194,11 +224,19 @@ async fn garbage_gets_a_4xx_and_other_kinds_are_allowed() {
         (b"".to_vec(), StatusCode::BAD_REQUEST),
         (b"{not json".to_vec(), StatusCode::BAD_REQUEST),
         (b"[1,2,3]".to_vec(), StatusCode::BAD_REQUEST),
-        (br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(), StatusCode::BAD_REQUEST),
+        (
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
         (vec![b' '; MAX_BODY + 1], StatusCode::PAYLOAD_TOO_LARGE),
     ] {
         for path in ["/mutate", "/validate"] {
-            assert_eq!(call(path, body.clone()).await.0, status, "{path} {:?}", String::from_utf8_lossy(&body[..body.len().min(40)]));
+            assert_eq!(
+                call(path, body.clone()).await.0,
+                status,
+                "{path} {:?}",
+                String::from_utf8_lossy(&body[..body.len().min(40)])
+            );
         }
     }
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x"}});
@@ -207,8 +245,14 @@ async fn garbage_gets_a_4xx_and_other_kinds_are_allowed() {
     assert_eq!(admit("/validate", r.clone()).await["allowed"], true);
     assert_eq!(admit("/mutate", r).await["allowed"], true);
     // A Workflow that is not even an object body is refused, not a panic.
-    let weird = review("CREATE", "Workflow", "u", json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
-        "metadata": {"name": "w", "namespace": "x"}, "spec": {"templates": "oops"}}), None);
+    let weird = review(
+        "CREATE",
+        "Workflow",
+        "u",
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": "w", "namespace": "x"}, "spec": {"templates": "oops"}}),
+        None,
+    );
     let r = admit("/validate", weird).await;
     assert_eq!(r["allowed"], false);
     assert!(r["status"]["message"].as_str().unwrap().contains("spec.templates"), "{r}");

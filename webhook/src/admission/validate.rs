@@ -30,7 +30,8 @@ fn workflow_create(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admi
     };
     let mut problems = validate::workflow(&wf);
     let Some(projects) = s.projects.projects() else {
-        return AdmissionResponse::from(req).deny("the webhook's WorkflowProject cache is not synced yet; retry in a moment");
+        return AdmissionResponse::from(req)
+            .deny("the webhook's WorkflowProject cache is not synced yet; retry in a moment");
     };
     let namespace = req.namespace.clone().or_else(|| wf.metadata.namespace.clone()).unwrap_or_default();
     let labels = wf.metadata.labels.as_ref();
@@ -43,7 +44,10 @@ fn workflow_create(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admi
             ),
             None => Problem::new(
                 "metadata.namespace",
-                format!("no WorkflowProject covers namespace {namespace:?}, and there is no {:?} project", s.default_project),
+                format!(
+                    "no WorkflowProject covers namespace {namespace:?}, and there is no {:?} project",
+                    s.default_project
+                ),
             ),
         }),
     }
@@ -65,11 +69,18 @@ fn workflow_update(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admi
             let labels = req.object.as_ref().and_then(|o| o.metadata.labels.as_ref());
             let project = policy::project_for(&projects, labels, &namespace, &s.default_project);
             if let Some(max) = project.and_then(|p| p.spec.max_active_deadline_seconds).filter(|max| new_ads > *max) {
-                problems.push(Problem::new("spec.activeDeadlineSeconds", format!("{new_ads} is more than the project allows ({max})")));
+                problems.push(Problem::new(
+                    "spec.activeDeadlineSeconds",
+                    format!("{new_ads} is more than the project allows ({max})"),
+                ));
             }
         }
     }
-    if problems.is_empty() { AdmissionResponse::from(req) } else { deny(req, "update refused", &problems) }
+    if problems.is_empty() {
+        AdmissionResponse::from(req)
+    } else {
+        deny(req, "update refused", &problems)
+    }
 }
 
 fn project(req: &AdmissionRequest<DynamicObject>) -> AdmissionResponse {
@@ -78,7 +89,11 @@ fn project(req: &AdmissionRequest<DynamicObject>) -> AdmissionResponse {
         Ok(p) => policy::validate_project(&p),
         Err(e) => problems_of(e),
     };
-    if problems.is_empty() { AdmissionResponse::from(req) } else { deny(req, "WorkflowProject refused", &problems) }
+    if problems.is_empty() {
+        AdmissionResponse::from(req)
+    } else {
+        deny(req, "WorkflowProject refused", &problems)
+    }
 }
 
 fn problems_of(e: argo_api::Error) -> Vec<Problem> {

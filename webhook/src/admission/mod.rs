@@ -74,12 +74,11 @@ fn handle(
 fn encode(review: AdmissionReview<DynamicObject>) -> serde_json::Value {
     use base64::Engine;
     let mut v = serde_json::to_value(review).unwrap_or_default();
-    if let Some(patch) = v.pointer_mut("/response/patch") {
-        if let Some(bytes) =
+    if let Some(patch) = v.pointer_mut("/response/patch")
+        && let Some(bytes) =
             patch.as_array().map(|a| a.iter().filter_map(|b| b.as_u64()).map(|b| b as u8).collect::<Vec<u8>>())
-        {
-            *patch = serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
-        }
+    {
+        *patch = serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
     }
     v
 }

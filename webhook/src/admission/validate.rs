@@ -63,17 +63,17 @@ fn workflow_update(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admi
     let mut problems = policy::check_update(&old, &new);
     // A new deadline must still be within the project's maximum.
     let ads = |v: &Value| v.pointer("/spec/activeDeadlineSeconds").and_then(Value::as_i64);
-    if ads(&old) != ads(&new) {
-        if let (Some(new_ads), Some(projects)) = (ads(&new), s.projects.projects()) {
-            let namespace = req.namespace.clone().unwrap_or_default();
-            let labels = req.object.as_ref().and_then(|o| o.metadata.labels.as_ref());
-            let project = policy::project_for(&projects, labels, &namespace, &s.default_project);
-            if let Some(max) = project.and_then(|p| p.spec.max_active_deadline_seconds).filter(|max| new_ads > *max) {
-                problems.push(Problem::new(
-                    "spec.activeDeadlineSeconds",
-                    format!("{new_ads} is more than the project allows ({max})"),
-                ));
-            }
+    if ads(&old) != ads(&new)
+        && let (Some(new_ads), Some(projects)) = (ads(&new), s.projects.projects())
+    {
+        let namespace = req.namespace.clone().unwrap_or_default();
+        let labels = req.object.as_ref().and_then(|o| o.metadata.labels.as_ref());
+        let project = policy::project_for(&projects, labels, &namespace, &s.default_project);
+        if let Some(max) = project.and_then(|p| p.spec.max_active_deadline_seconds).filter(|max| new_ads > *max) {
+            problems.push(Problem::new(
+                "spec.activeDeadlineSeconds",
+                format!("{new_ads} is more than the project allows ({max})"),
+            ));
         }
     }
     if problems.is_empty() {

@@ -52,3 +52,24 @@ impl Ca {
         })
     }
 }
+
+/// Writes `pem` into `dir` the way the kubelet mounts a Secret: the files
+/// are symlinks through `..data`, which is swapped atomically to the new
+/// `version` directory. Used to rotate certificates in place.
+pub fn write_mounted(dir: &std::path::Path, version: &str, pem: &Pem) -> std::io::Result<()> {
+    let data = dir.join(version);
+    std::fs::create_dir_all(&data)?;
+    std::fs::write(data.join("tls.crt"), &pem.cert)?;
+    std::fs::write(data.join("tls.key"), &pem.key)?;
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(version, &tmp)?;
+    std::fs::rename(&tmp, dir.join("..data"))?;
+    for f in ["tls.crt", "tls.key"] {
+        let link = dir.join(f);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{f}"), link)?;
+        }
+    }
+    Ok(())
+}

@@ -18,30 +18,15 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-/// Writes a pair the way the kubelet mounts a Secret: files are symlinks
-/// through `..data`, which is swapped atomically to a new directory.
 fn publish(dir: &Path, version: &str, pem: &Pem) {
-    let data = dir.join(version);
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("tls.crt"), &pem.cert).unwrap();
-    std::fs::write(data.join("tls.key"), &pem.key).unwrap();
-    let tmp = dir.join("..data_tmp");
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(version, &tmp).unwrap();
-    std::fs::rename(&tmp, dir.join("..data")).unwrap();
-    for f in ["tls.crt", "tls.key"] {
-        let link = dir.join(f);
-        if !link.exists() {
-            std::os::unix::fs::symlink(format!("..data/{f}"), link).unwrap();
-        }
-    }
+    argo_webhook::certs::write_mounted(dir, version, pem).expect("write certificate files");
 }
 
 async fn connect(addr: SocketAddr, ca: &Pem) -> TlsStream<TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(ca.cert.as_bytes()).unwrap()).unwrap();
+    roots.add(CertificateDer::from_pem_slice(ca.cert.as_bytes()).expect("CA PEM")).expect("CA");
     let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await.unwrap();
+    let tcp = TcpStream::connect(addr).await.expect("connect");
     TlsConnector::from(Arc::new(config))
         .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
         .await
@@ -49,11 +34,11 @@ async fn connect(addr: SocketAddr, ca: &Pem) -> TlsStream<TcpStream> {
 }
 
 fn served(conn: &TlsStream<TcpStream>) -> Vec<u8> {
-    conn.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+    conn.get_ref().1.peer_certificates().expect("a server certificate")[0].to_vec()
 }
 
 fn der(pem: &Pem) -> Vec<u8> {
-    CertificateDer::from_pem_slice(pem.cert.as_bytes()).unwrap().to_vec()
+    CertificateDer::from_pem_slice(pem.cert.as_bytes()).expect("PEM").to_vec()
 }
 
 /// One HTTP/1.1 request on a kept-alive connection; returns the status.
@@ -63,11 +48,11 @@ async fn post(conn: &mut TlsStream<TcpStream>) -> u16 {
         "POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    conn.write_all(req.as_bytes()).await.unwrap();
+    conn.write_all(req.as_bytes()).await.expect("write");
     let mut buf = vec![0u8; 4096];
-    let n = conn.read(&mut buf).await.unwrap();
+    let n = conn.read(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf[..n]);
-    text.split_whitespace().nth(1).unwrap().parse().unwrap()
+    text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("an HTTP status")
 }
 
 #[tokio::test]

@@ -28,23 +28,8 @@ pub struct Webhook {
     versions: usize,
 }
 
-/// Writes the pair as the kubelet mounts a Secret: `..data` is swapped.
 pub fn publish(dir: &Path, version: &str, pem: &Pem) -> Result<()> {
-    let data = dir.join(version);
-    std::fs::create_dir_all(&data)?;
-    std::fs::write(data.join("tls.crt"), &pem.cert)?;
-    std::fs::write(data.join("tls.key"), &pem.key)?;
-    let tmp = dir.join("..data_tmp");
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(version, &tmp)?;
-    std::fs::rename(&tmp, dir.join("..data"))?;
-    for f in ["tls.crt", "tls.key"] {
-        let link = dir.join(f);
-        if std::fs::symlink_metadata(&link).is_err() {
-            std::os::unix::fs::symlink(format!("..data/{f}"), link)?;
-        }
-    }
-    Ok(())
+    Ok(argo_webhook::certs::write_mounted(dir, version, pem)?)
 }
 
 impl Webhook {

@@ -3,6 +3,7 @@
 mod cluster;
 mod controller;
 mod procstat;
+mod webhook;
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Controller throughput, per-step latency, CPU and memory
     Controller(controller::Args),
+    /// Webhook latency, throughput and memory, direct and through the apiserver
+    Webhook(webhook::Args),
 }
 
 #[tokio::main]
@@ -24,5 +27,6 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Controller(args) => controller::run(args).await,
+        Command::Webhook(args) => webhook::run(args).await,
     }
 }

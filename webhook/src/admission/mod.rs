@@ -42,31 +42,45 @@ pub fn router(state: Admission, max_concurrency: usize) -> Router {
 }
 
 async fn mutate_handler(State(s): State<Admission>, body: Bytes) -> Response {
-    handle("mutate", &s, &body, mutate::decide)
+    into_response(respond(Endpoint::Mutate, &s, &body))
 }
 
 async fn validate_handler(State(s): State<Admission>, body: Bytes) -> Response {
-    handle("validate", &s, &body, validate::decide)
+    into_response(respond(Endpoint::Validate, &s, &body))
 }
 
-fn handle(
-    operation: &'static str,
-    s: &Admission,
-    body: &[u8],
-    decide: fn(&AdmissionRequest<DynamicObject>, &Admission) -> AdmissionResponse,
-) -> Response {
+fn into_response(r: Result<serde_json::Value, (StatusCode, String)>) -> Response {
+    match r {
+        Ok(review) => axum::Json(review).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+type Decide = fn(&AdmissionRequest<DynamicObject>, &Admission) -> AdmissionResponse;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint {
+    Mutate,
+    Validate,
+}
+
+/// The whole of admission for one request body: the AdmissionReview to
+/// answer with, or the 4xx to give a body that is not one. Never panics
+/// (fuzzed: webhook/fuzz).
+pub fn respond(endpoint: Endpoint, s: &Admission, body: &[u8]) -> Result<serde_json::Value, (StatusCode, String)> {
     let started = Instant::now();
-    let request = match parse(body) {
-        Ok(r) => r,
-        Err(why) => {
-            s.metrics.observe(operation, "invalid", started.elapsed());
-            return (StatusCode::BAD_REQUEST, why).into_response();
-        }
+    let (operation, decide): (&str, Decide) = match endpoint {
+        Endpoint::Mutate => ("mutate", mutate::decide),
+        Endpoint::Validate => ("validate", validate::decide),
     };
+    let request = parse(body).map_err(|why| {
+        s.metrics.observe(operation, "invalid", started.elapsed());
+        (StatusCode::BAD_REQUEST, why)
+    })?;
     let response = decide(&request, s);
     let result = if response.allowed { "allowed" } else { "denied" };
     s.metrics.observe(operation, result, started.elapsed());
-    axum::Json(encode(response.into_review())).into_response()
+    Ok(encode(response.into_review()))
 }
 
 /// The review as JSON, with the patch base64-encoded as the API defines

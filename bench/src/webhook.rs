@@ -1,0 +1,299 @@
+//! The webhook benchmark: AdmissionReviews straight to the webhook over
+//! TLS with keep-alive (closed loop at several concurrencies, then a fixed
+//! 1,000 requests/s), and the latency of creating Workflows through the
+//! real apiserver with and without the webhook registered.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use argo_api::Workflow;
+use argo_webhook::certs::Ca;
+use base64::Engine;
+use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
+use kube::Client;
+use kube::api::{Api, DeleteParams, PostParams};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::{cluster, procstat};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    /// The argo-webhook binary to measure (a release build)
+    #[arg(long)]
+    webhook: PathBuf,
+    /// Seconds per closed-loop concurrency level
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Workflows created through the apiserver per variant
+    #[arg(long, default_value_t = 300)]
+    creates: usize,
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn review(i: usize) -> Vec<u8> {
+    let wf = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": format!("w{i}"), "namespace": "bench-webhook"},
+        "spec": {"entrypoint": "diamond", "templates": [
+            {"name": "diamond", "dag": {"tasks": [
+                {"name": "A", "template": "echo"}, {"name": "B", "depends": "A", "template": "echo"},
+                {"name": "C", "depends": "A", "template": "echo"}, {"name": "D", "depends": "B && C", "template": "echo"}]}},
+            {"name": "echo", "container": {"image": "alpine:3.19", "command": ["echo", "hi"]}}]}});
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": format!("00000000-0000-0000-0000-{i:012}"),
+        "kind": {"group": "argoproj.io", "version": "v1alpha1", "kind": "Workflow"},
+        "resource": {"group": "argoproj.io", "version": "v1alpha1", "resource": "workflows"},
+        "name": format!("w{i}"), "namespace": "bench-webhook", "operation": "CREATE",
+        "userInfo": {"username": "bench", "groups": ["system:authenticated"]}, "object": wf, "dryRun": false}});
+    serde_json::to_vec(&review).unwrap_or_default()
+}
+
+async fn connect(addr: SocketAddr, ca_pem: &str) -> Result<TlsStream<TcpStream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes())?)?;
+    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    Ok(TlsConnector::from(Arc::new(config))
+        .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
+        .await?)
+}
+
+/// One request on a kept-alive connection; returns when the whole answer
+/// has arrived.
+async fn call(conn: &mut TlsStream<TcpStream>, path: &str, body: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await?;
+    conn.write_all(body).await?;
+    buf.clear();
+    let mut chunk = [0u8; 16384];
+    loop {
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(buf);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .context("no Content-Length")?;
+            if !text.starts_with("HTTP/1.1 200") {
+                bail!("webhook answered {}", text.lines().next().unwrap_or_default());
+            }
+            if buf.len() >= end + 4 + len {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+}
+
+/// Closed loop: `conns` connections each sending as fast as answers come.
+async fn closed_loop(addr: SocketAddr, ca: &str, conns: usize, secs: u64) -> Result<(f64, f64, f64)> {
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let ca = ca.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = connect(addr, &ca).await?;
+            let mut lat = Vec::new();
+            let mut buf = Vec::new();
+            let mut i = c * 1_000_000;
+            while Instant::now() < end {
+                let body = review(i);
+                let t = Instant::now();
+                call(&mut conn, if i % 2 == 0 { "/mutate" } else { "/validate" }, &body, &mut buf).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                i += 1;
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_by(f64::total_cmp);
+    Ok((all.len() as f64 / secs as f64, percentile(&all, 0.5), percentile(&all, 0.99)))
+}
+
+/// Open loop at a fixed rate over 8 connections: latency at a given load.
+async fn fixed_rate(addr: SocketAddr, ca: &str, rate: u64, secs: u64) -> Result<(f64, f64, f64)> {
+    let conns = 8u64;
+    let per_conn = Duration::from_secs_f64(conns as f64 / rate as f64);
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let ca = ca.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = connect(addr, &ca).await?;
+            let mut lat = Vec::new();
+            let mut buf = Vec::new();
+            let start = Instant::now() + per_conn.mul_f64(c as f64 / conns as f64);
+            for k in 0..(secs * rate / conns) {
+                let due = start + per_conn * k as u32;
+                tokio::time::sleep_until(due.into()).await;
+                let body = review((c * 1_000_000 + k) as usize);
+                call(&mut conn, "/validate", &body, &mut buf).await?;
+                // From when it was due: a late send counts as latency.
+                lat.push(due.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_by(f64::total_cmp);
+    Ok((all.len() as f64 / secs as f64, percentile(&all, 0.5), percentile(&all, 0.99)))
+}
+
+async fn create_latencies(client: &Client, n: usize, prefix: &str) -> Result<Vec<f64>> {
+    let api: Api<Workflow> = Api::namespaced(client.clone(), "bench-webhook");
+    let mut lat = Vec::new();
+    for i in 0..n {
+        let value: serde_json::Value = serde_json::from_slice(&review(i))?;
+        let mut wf = argo_api::load::workflow(&value["request"]["object"])?;
+        wf.metadata.name = Some(format!("{prefix}-{i}"));
+        let t = Instant::now();
+        api.create(&PostParams::default(), &wf).await?;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(f64::total_cmp);
+    Ok(lat)
+}
+
+async fn register(client: &Client, url: &str, ca_pem: &str) -> Result<()> {
+    let bundle = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    let hook = |name: &str, path: &str, ops: &[&str]| {
+        serde_json::json!({"name": name, "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": "Fail",
+            "timeoutSeconds": 5, "clientConfig": {"url": format!("{url}{path}"), "caBundle": bundle},
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "bench-webhook"}},
+            "rules": [{"apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"], "operations": ops, "resources": ["workflows"]}]})
+    };
+    let m: MutatingWebhookConfiguration = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "bench"}, "webhooks": [hook("mutate.workflows.argoproj.io", "/mutate", &["CREATE"])]}))?;
+    let v: ValidatingWebhookConfiguration = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "bench"}, "webhooks": [hook("validate.workflows.argoproj.io", "/validate", &["CREATE", "UPDATE"])]}))?;
+    Api::<MutatingWebhookConfiguration>::all(client.clone()).create(&PostParams::default(), &m).await?;
+    Api::<ValidatingWebhookConfiguration>::all(client.clone())
+        .create(&PostParams::default(), &v)
+        .await?;
+    // The apiserver picks new configurations up asynchronously.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(())
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    let client = cluster::client(&args.kubeconfig).await?;
+    cluster::namespace(&client, "bench-webhook").await?;
+    let project = argo_api::load::workflow_project(&serde_json::json!({"apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowProject", "metadata": {"name": "default"}, "spec": {"namespaces": ["*"]}}))?;
+    let _ = Api::<argo_api::WorkflowProject>::all(client.clone()).create(&PostParams::default(), &project).await;
+
+    let dir = std::env::temp_dir().join(format!("argo-bench-webhook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let ca = Ca::new("bench")?;
+    argo_webhook::certs::write_mounted(
+        &dir,
+        "..v1",
+        &ca.serving(&["localhost".into()], &[IpAddr::V4(Ipv4Addr::LOCALHOST)])?,
+    )?;
+    let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let child = Command::new(&args.webhook)
+        .args([
+            "--kubeconfig".as_ref(),
+            args.kubeconfig.as_os_str(),
+            "--log".as_ref(),
+            "warn".as_ref(),
+        ])
+        .args(["--address", &addr.to_string(), "--admin-address", &admin.to_string()])
+        .args([
+            "--tls-cert".as_ref(),
+            dir.join("tls.crt").as_os_str(),
+            "--tls-key".as_ref(),
+            dir.join("tls.key").as_os_str(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let server = Server { child, addr };
+    for _ in 0..100 {
+        if connect(server.addr, &ca.pem.cert).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    println!("webhook benchmark, one run (AdmissionReview of a 4-task DAG Workflow, TLS, keep-alive):");
+    for conns in [1, 8, 32, 64] {
+        let (rps, p50, p99) = closed_loop(server.addr, &ca.pem.cert, conns, args.seconds).await?;
+        println!(
+            "  direct, {conns:>2} connections, as fast as answered: {rps:>7.0} req/s, p50 {p50:.3} ms, p99 {p99:.3} ms"
+        );
+    }
+    let (rps, p50, p99) = fixed_rate(server.addr, &ca.pem.cert, 1000, args.seconds).await?;
+    println!("  direct, fixed 1,000 req/s: {rps:.0} req/s done, p50 {p50:.3} ms, p99 {p99:.3} ms (target p99 <= 1 ms)");
+    let usage = procstat::usage(server.child.id())?;
+    println!(
+        "  webhook peak RSS {:.1} MiB (target <= 20 MiB), CPU {:.1} s",
+        usage.peak_rss_mib, usage.cpu_seconds
+    );
+
+    let without = create_latencies(&client, args.creates, "plain").await?;
+    register(&client, &format!("https://{}", server.addr), &ca.pem.cert).await?;
+    let with = create_latencies(&client, args.creates, "hooked").await?;
+    let _ = Api::<MutatingWebhookConfiguration>::all(client.clone())
+        .delete("bench", &DeleteParams::default())
+        .await;
+    let _ = Api::<ValidatingWebhookConfiguration>::all(client.clone())
+        .delete("bench", &DeleteParams::default())
+        .await;
+    let (p50a, p99a, p50b, p99b) = (
+        percentile(&without, 0.5),
+        percentile(&without, 0.99),
+        percentile(&with, 0.5),
+        percentile(&with, 0.99),
+    );
+    println!(
+        "  through the apiserver, {} creates each: without webhook p50 {p50a:.2} ms p99 {p99a:.2} ms; with p50 {p50b:.2} ms p99 {p99b:.2} ms",
+        args.creates
+    );
+    println!("  added p99 {:.2} ms (target <= 2 ms)", p99b - p99a);
+    cluster::delete_namespace(&client, "bench-webhook").await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -14,3 +14,10 @@ pub const WORKFLOW_COMPLETED: &str = COMPLETED;
 /// On workflows: an RFC 3339 time; suspend nodes started before it resume
 /// (set by `kubectl argo resume`).
 pub const RESUME: &str = "workflows.argoproj.io/resume";
+/// On workflows: a `RetryRequest` as JSON (set by `kubectl argo retry`);
+/// the controller resets the failed nodes and removes it.
+pub const RETRY: &str = "workflows.argoproj.io/retry";
+/// On workflows: why `kubectl argo stop --message` stopped it.
+pub const SHUTDOWN_MESSAGE: &str = "workflows.argoproj.io/shutdown-message";
+/// On resubmitted workflows: the workflow they were resubmitted from.
+pub const RESUBMITTED_FROM: &str = "workflows.argoproj.io/resubmitted-from-workflow";

@@ -1,8 +1,12 @@
 //! `kubectl argo`: the everyday interface to Argo-compatible workflows.
 
 mod cli;
+mod cluster;
 mod commands;
 mod error;
+mod follow;
+mod print;
+mod view;
 
 use std::process::ExitCode;
 
@@ -11,7 +15,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", e.report());
             e.exit_code()
         }
     }

@@ -36,8 +36,12 @@ pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
     let mut keys: Vec<&String> = old_spec.keys().chain(new_spec.keys()).collect();
     keys.sort();
     keys.dedup();
+    let retrying = retrying(old, new);
     for key in keys {
         if MUTABLE_SPEC_FIELDS.contains(&key.as_str()) || old_spec.get(key) == new_spec.get(key) {
+            continue;
+        }
+        if key == "arguments" && retrying {
             continue;
         }
         out.push(Problem::new(
@@ -46,6 +50,14 @@ pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
         ));
     }
     out
+}
+
+/// A failed workflow being retried (`kubectl argo retry` sets a new retry
+/// request) may get new parameter values in the same update.
+fn retrying(old: &Value, new: &Value) -> bool {
+    let failed = matches!(old.pointer("/status/phase").and_then(Value::as_str), Some("Failed" | "Error"));
+    let request = |v: &Value| v.pointer("/metadata/annotations").and_then(|a| a.get(crate::labels::RETRY)).cloned();
+    failed && request(new).is_some() && request(new) != request(old)
 }
 
 fn describe(v: Option<&Value>) -> String {
@@ -74,5 +86,23 @@ mod tests {
             ["metadata.labels[\"workflows.argoproj.io/project\"]", "spec.entrypoint"],
             "suspend may be removed"
         );
+    }
+
+    #[test]
+    fn parameters_may_change_only_with_a_retry_of_a_failed_workflow() {
+        let args = |v: &str| json!({"parameters": [{"name": "code", "value": v}]});
+        let old = json!({"metadata": {}, "spec": {"arguments": args("1")}, "status": {"phase": "Failed"}});
+        let retry = json!({"metadata": {"annotations": {"workflows.argoproj.io/retry": "{\"requestedAt\":\"t1\"}"}},
+            "spec": {"arguments": args("0")}, "status": {"phase": "Failed"}});
+        assert!(check_update(&old, &retry).is_empty());
+        let plain = json!({"metadata": {}, "spec": {"arguments": args("0")}, "status": {"phase": "Failed"}});
+        assert_eq!(check_update(&old, &plain).len(), 1, "no retry request, no parameter change");
+        let mut running = old.clone();
+        running["status"]["phase"] = json!("Running");
+        assert_eq!(check_update(&running, &retry).len(), 1, "a running workflow is not being retried");
+        assert_eq!(check_update(&retry, &retry.clone()).len(), 0);
+        let mut again = retry.clone();
+        again["spec"]["arguments"] = args("5");
+        assert_eq!(check_update(&retry, &again).len(), 1, "the same request does not allow another change");
     }
 }

@@ -158,7 +158,13 @@ fn conclude(ctx: &mut Ctx, status: &mut WorkflowStatus, main: &NodeStatus, start
     }
     let shutdown = matches!(ctx.gate, Gate::Shutdown { .. });
     let mut message = if phase.failed_or_error() && shutdown {
-        Some(format!("Stopped with strategy '{}'", if terminate { "Terminate" } else { "Stop" }))
+        let strategy = if terminate { "Terminate" } else { "Stop" };
+        // `kubectl argo stop --message` says why.
+        let why = ctx.wf.metadata.annotations.as_ref().and_then(|a| a.get(labels::SHUTDOWN_MESSAGE));
+        Some(match why {
+            Some(why) => format!("Stopped with strategy '{strategy}': {why}"),
+            None => format!("Stopped with strategy '{strategy}'"),
+        })
     } else {
         main.message.clone()
     };

@@ -11,8 +11,10 @@ mod loops;
 mod nodes;
 mod patch;
 mod pod;
+mod rerun;
 mod retry;
 pub mod sim;
+pub use rerun::{Rerun, rerun};
 mod steps;
 
 use std::collections::{BTreeMap, HashMap};

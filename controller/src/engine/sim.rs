@@ -124,6 +124,19 @@ impl Sim {
         }
     }
 
+    /// Carries out a `kubectl argo retry` as the shell does: the old pods
+    /// go, then the status the engine computed is written.
+    pub fn retry(&mut self, request: &argo_api::retry::RetryRequest) -> Result<super::Rerun, String> {
+        let rerun = super::rerun(&self.workflow, request)?;
+        for pod in &rerun.delete_pods {
+            if self.pods.remove(pod).is_some() {
+                self.deleted_pods.push(pod.clone());
+            }
+        }
+        self.workflow.status = Some(rerun.status.clone());
+        Ok(rerun)
+    }
+
     pub fn phase(&self) -> Option<Phase> {
         self.workflow.status.as_ref().and_then(|s| s.phase)
     }

@@ -9,6 +9,7 @@ mod leader;
 mod metrics;
 mod patch;
 mod reconcile;
+mod retry;
 
 use std::sync::Arc;
 use std::time::Duration;

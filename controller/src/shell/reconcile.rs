@@ -92,7 +92,15 @@ impl Shared {
         }
     }
 
-    fn remember(&self, key: &str, obj: DynamicObject) {
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn remember(&self, key: &str, obj: DynamicObject) {
         self.written().insert(key.to_owned(), Arc::new(obj));
     }
 
@@ -145,6 +153,18 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
     let now = Timestamp::now();
     let out = match argo_api::load::workflow(&raw) {
         Ok(wf) => {
+            let retry = wf.metadata.annotations.as_ref().and_then(|a| a.get(labels::RETRY));
+            if let Some(request) = retry {
+                let target = super::retry::Target {
+                    obj,
+                    raw: &raw,
+                    wf: &wf,
+                    name: &name,
+                    namespace: &namespace,
+                    key: &key,
+                };
+                return super::retry::retry(target, request, ctx).await;
+            }
             let pods = pods_of(&ctx.pods, &namespace, &name);
             let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
             engine::reconcile(&Input {
@@ -350,7 +370,7 @@ async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>, key: &str, ctx: &Shared) ->
     failed
 }
 
-async fn publish(ctx: &Shared, obj: &DynamicObject, warning: bool, reason: &str, message: String) {
+pub async fn publish(ctx: &Shared, obj: &DynamicObject, warning: bool, reason: &str, message: String) {
     let reference = ObjectReference {
         api_version: Some(API_VERSION.into()),
         kind: Some("Workflow".into()),

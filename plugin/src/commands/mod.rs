@@ -1,14 +1,145 @@
-//! One module per command.
+//! One module per command, and what they share: the connection context,
+//! the async runtime (only for commands that talk to a cluster, so that
+//! `version` starts in a few milliseconds) and output helpers.
 
-mod version;
+pub mod delete;
+pub mod get;
+pub mod intent;
+pub mod lint;
+pub mod list;
+pub mod logs;
+pub mod resubmit;
+pub mod retry;
+pub mod submit;
+pub mod version;
+pub mod wait;
+pub mod watch;
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
-use crate::error::Result;
+use kube::config::Kubeconfig;
+
+use crate::cli::{Cli, Command, Shell};
+use crate::cluster::{self, Conn, Flags};
+use crate::error::{Error, Result};
+use crate::print::Style;
+
+/// What every command gets: the connection flags and output preferences.
+pub struct Ctx {
+    pub flags: Flags,
+    pub no_color: bool,
+}
+
+impl Ctx {
+    pub fn kubeconfig(&self) -> Result<Kubeconfig> {
+        cluster::kubeconfig(&self.flags)
+    }
+
+    /// The cluster of `--context` (or of `context`, from `CONTEXT/NAME`).
+    pub async fn conn(&self, context: Option<&str>, streaming: bool) -> Result<Conn> {
+        let kc = self.kubeconfig()?;
+        let context = context.or(self.flags.context.as_deref());
+        cluster::connect(&kc, context, &self.flags, streaming).await
+    }
+
+    pub fn style(&self, no_utf8: bool) -> Style {
+        Style::detect(self.no_color, no_utf8)
+    }
+}
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let g = cli.global;
+    let request_timeout = match g.request_timeout.as_deref() {
+        None | Some("0") => None,
+        Some(t) => Some(cluster::parse_duration(t)?).filter(|d| !d.is_zero()),
+    };
+    let ctx = Ctx {
+        flags: Flags {
+            kubeconfig: g.kubeconfig,
+            context: g.context,
+            namespace: g.namespace,
+            request_timeout,
+        },
+        no_color: g.no_color,
+    };
+    let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Version(args) => version::run(&args, &mut std::io::stdout().lock()),
+        Command::Version(args) => version::run(&args, out),
+        Command::Completion(args) => completion(args.shell, out),
+        Command::Lint(args) => lint::run(&args, &ctx, out),
+        Command::Submit(args) => block_on(submit::run(args, &ctx)),
+        Command::List(args) => block_on(list::run(args, &ctx)),
+        Command::Get(args) => block_on(get::run(args, &ctx)),
+        Command::Watch(args) => block_on(watch::run(args, &ctx)),
+        Command::Logs(args) => block_on(logs::run(args, &ctx)),
+        Command::Delete(args) => block_on(delete::run(args, &ctx)),
+        Command::Retry(args) => block_on(retry::run(args, &ctx)),
+        Command::Resubmit(args) => block_on(resubmit::run(args, &ctx)),
+        Command::Suspend(args) => block_on(intent::suspend(args, &ctx)),
+        Command::Resume(args) => block_on(intent::resume(args, &ctx)),
+        Command::Stop(args) => block_on(intent::stop(args, &ctx)),
+        Command::Terminate(args) => block_on(intent::terminate(args, &ctx)),
+        Command::Wait(args) => block_on(wait::run(args, &ctx)),
     }
+}
+
+fn block_on<F: Future<Output = Result<ExitCode>>>(f: F) -> Result<ExitCode> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?
+        .block_on(f)
+}
+
+fn completion(shell: Shell, out: &mut impl Write) -> Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, "kubectl-argo", out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Output formats shared by the commands that print workflows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Yaml,
+    Wide,
+    Name,
+    Short,
+}
+
+/// Prints objects as JSON (one object, or an array) or YAML documents.
+pub fn print_objects<T: serde::Serialize>(objects: &[T], format: Format, single: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json if single && objects.len() == 1 => {
+            writeln!(out, "{}", serde_json::to_string_pretty(&objects[0])?)?
+        }
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(objects)?)?,
+        Format::Yaml if single && objects.len() == 1 => write!(out, "{}", serde_yaml::to_string(&objects[0])?)?,
+        Format::Yaml => write!(out, "{}", serde_yaml::to_string(objects)?)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `name=value`, as `-p` takes it.
+pub fn parse_parameter(s: &str) -> Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(Error::Usage(format!("invalid parameter {s:?}: expected NAME=VALUE"))),
+    }
+}
+
+/// Now, from the system clock.
+pub fn now() -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::now()
 }

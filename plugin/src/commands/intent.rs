@@ -1,0 +1,126 @@
+//! suspend, resume, stop and terminate: each writes the user's intent into
+//! the spec (or an annotation); the controller acts on it and writes the
+//! status.
+
+use std::process::ExitCode;
+
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::cluster::split_target;
+use crate::error::Result;
+
+pub const SUSPEND_EXAMPLES: &str = "Examples:
+  kubectl argo suspend my-wf
+  kubectl argo suspend @latest";
+pub const RESUME_EXAMPLES: &str = "Examples:
+  # Resume a suspended workflow, and its suspend nodes
+  kubectl argo resume my-wf";
+pub const STOP_EXAMPLES: &str = "Examples:
+  kubectl argo stop my-wf
+  kubectl argo stop my-wf --message \"stopped for maintenance\"";
+pub const TERMINATE_EXAMPLES: &str = "Examples:
+  kubectl argo terminate my-wf
+  kubectl argo terminate wf-a wf-b";
+
+#[derive(Debug, clap::Args)]
+pub struct TargetsArgs {
+    /// Workflows: NAME, @latest or CONTEXT/NAME
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShutdownArgs {
+    #[command(flatten)]
+    pub targets: TargetsArgs,
+    /// Why: becomes the workflow's message
+    #[arg(long)]
+    pub message: Option<String>,
+}
+
+/// Patches each workflow; `patch` sees the workflow's phase and may refuse.
+async fn each(
+    ctx: &Ctx,
+    names: &[String],
+    verb: &str,
+    patch: impl Fn(&str) -> std::result::Result<Value, String>,
+) -> Result<ExitCode> {
+    let mut failed = false;
+    for target in names {
+        let (context, name) = split_target(target);
+        let conn = ctx.conn(context, false).await?;
+        let name = conn.resolve(name).await?;
+        let wf = match conn.view(&name).await {
+            Ok(wf) => wf,
+            Err(e) => {
+                eprintln!("{}", e.report());
+                failed = true;
+                continue;
+            }
+        };
+        let body = match patch(wf.phase()) {
+            Ok(body) => body,
+            Err(why) => {
+                eprintln!("error: workflow {name}: {why}");
+                failed = true;
+                continue;
+            }
+        };
+        match conn.raw(false).patch(&name, &PatchParams::default(), &Patch::Merge(&body)).await {
+            Ok(_) => println!("workflow {name} {verb}"),
+            Err(e) => {
+                eprintln!("{}", conn.err(e).report());
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn completed(phase: &str) -> bool {
+    matches!(phase, "Succeeded" | "Failed" | "Error")
+}
+
+pub async fn suspend(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
+    each(ctx, &args.names, "suspended", |phase| {
+        if completed(phase) {
+            return Err("cannot suspend completed workflows".into());
+        }
+        Ok(json!({"spec": {"suspend": true}}))
+    })
+    .await
+}
+
+pub async fn resume(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let at = super::now().to_string();
+    each(ctx, &args.names, "resumed", |phase| {
+        if completed(phase) {
+            return Err("cannot resume completed workflows".into());
+        }
+        Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": {argo_api::labels::RESUME: at}}}))
+    })
+    .await
+}
+
+fn shutdown(strategy: &'static str, message: Option<String>) -> impl Fn(&str) -> std::result::Result<Value, String> {
+    move |phase| {
+        if completed(phase) {
+            return Err("cannot shutdown a completed workflow".into());
+        }
+        let mut body = json!({"spec": {"shutdown": strategy}});
+        if let Some(m) = &message {
+            body["metadata"] = json!({"annotations": {argo_api::labels::SHUTDOWN_MESSAGE: m}});
+        }
+        Ok(body)
+    }
+}
+
+pub async fn stop(args: ShutdownArgs, ctx: &Ctx) -> Result<ExitCode> {
+    each(ctx, &args.targets.names, "stopped", shutdown("Stop", args.message)).await
+}
+
+pub async fn terminate(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
+    each(ctx, &args.names, "terminated", shutdown("Terminate", None)).await
+}

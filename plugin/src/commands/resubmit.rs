@@ -1,0 +1,109 @@
+//! `kubectl argo resubmit`: a new workflow with the old one's spec.
+
+use std::process::ExitCode;
+
+use kube::api::{DynamicObject, PostParams};
+use serde_json::{Value, json};
+
+use super::get::{columns, show};
+use super::list::view_of;
+use super::{Ctx, parse_parameter};
+use crate::cluster::split_target;
+use crate::error::{Error, Result};
+use crate::follow::until_done;
+
+pub const EXAMPLES: &str = "Examples:
+  kubectl argo resubmit my-wf
+  # With a different parameter, then wait for it
+  kubectl argo resubmit my-wf -p message=again --wait";
+
+#[derive(Debug, clap::Args)]
+pub struct ResubmitArgs {
+    /// Workflow: NAME, @latest or CONTEXT/NAME
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Change a workflow parameter: NAME=VALUE
+    #[arg(short = 'p', long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+    /// Reuse the outputs of succeeded nodes (not supported yet)
+    #[arg(long)]
+    pub memoized: bool,
+    /// Wait until it finishes; exit non-zero unless it Succeeded
+    #[arg(long)]
+    pub wait: bool,
+    /// Output format
+    #[arg(short, long, value_parser = ["wide", "short", "name"])]
+    pub output: Option<String>,
+}
+
+/// Labels and annotations the controller or kubectl own, not carried over.
+fn carried(key: &str) -> bool {
+    !matches!(
+        key,
+        argo_api::labels::PHASE
+            | argo_api::labels::WORKFLOW_COMPLETED
+            | argo_api::labels::RESUME
+            | argo_api::labels::RETRY
+            | argo_api::labels::SHUTDOWN_MESSAGE
+            | argo_api::labels::RESUBMITTED_FROM
+            | "kubectl.kubernetes.io/last-applied-configuration"
+    )
+}
+
+/// The new workflow: the old spec, the old labels, a fresh name.
+pub fn resubmission(old: &DynamicObject, parameters: &[(String, String)]) -> Value {
+    let name = old.metadata.name.clone().unwrap_or_default();
+    let generate = old.metadata.generate_name.clone().unwrap_or_else(|| format!("{name}-"));
+    let filter = |m: &Option<std::collections::BTreeMap<String, String>>| {
+        m.iter()
+            .flatten()
+            .filter(|(k, _)| carried(k))
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    let mut labels = filter(&old.metadata.labels);
+    labels.insert(argo_api::labels::RESUBMITTED_FROM.into(), json!(name));
+    let mut spec = old.data.get("spec").cloned().unwrap_or_else(|| json!({}));
+    super::submit::set_parameters(&mut spec, parameters);
+    if let Some(s) = spec.as_object_mut() {
+        s.remove("shutdown");
+        s.remove("suspend");
+    }
+    json!({
+        "apiVersion": argo_api::API_VERSION,
+        "kind": "Workflow",
+        "metadata": {"generateName": generate, "namespace": old.metadata.namespace, "labels": labels,
+            "annotations": filter(&old.metadata.annotations)},
+        "spec": spec,
+    })
+}
+
+pub async fn run(args: ResubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
+    if args.memoized {
+        return Err(Error::Usage(
+            "--memoized is not supported yet: the controller does not memoize node outputs".into(),
+        ));
+    }
+    let parameters = args.parameters.iter().map(|p| parse_parameter(p)).collect::<Result<Vec<_>>>()?;
+    let (context, name) = split_target(&args.name);
+    let conn = ctx.conn(context, args.wait).await?;
+    let name = conn.resolve(name).await?;
+    let api = conn.raw(false);
+    let old = api.get(&name).await.map_err(|e| conn.err(e))?;
+    let new: DynamicObject = serde_json::from_value(resubmission(&old, &parameters))?;
+    let created = api.create(&PostParams::default(), &new).await.map_err(|e| conn.err(e))?;
+    let new_name = created.metadata.name.clone().unwrap_or_default();
+    if args.output.as_deref() == Some("name") {
+        println!("{new_name}");
+    } else {
+        print!("{}", show(ctx, &view_of(&created), columns(args.output.as_deref()), None, false));
+    }
+    if args.wait {
+        let done = until_done(&conn, &new_name, |_| {}).await?;
+        println!("{}", super::wait::line(&done));
+        if done.phase() != "Succeeded" {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -63,11 +63,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         no_color: g.no_color,
     };
-    let out = &mut std::io::stdout().lock();
+    // stdout is locked per write, never across a command: tasks on other
+    // threads (logs -f) print too.
     match cli.command {
-        Command::Version(args) => version::run(&args, out),
-        Command::Completion(args) => completion(args.shell, out),
-        Command::Lint(args) => lint::run(&args, &ctx, out),
+        Command::Version(args) => version::run(&args, &mut std::io::stdout()),
+        Command::Completion(args) => completion(args.shell, &mut std::io::stdout()),
+        Command::Lint(args) => lint::run(&args, &ctx, &mut std::io::stdout()),
         Command::Submit(args) => block_on(submit::run(args, &ctx)),
         Command::List(args) => block_on(list::run(args, &ctx)),
         Command::Get(args) => block_on(get::run(args, &ctx)),

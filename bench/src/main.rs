@@ -2,6 +2,7 @@
 
 mod cluster;
 mod controller;
+mod plugin;
 mod procstat;
 mod webhook;
 
@@ -20,6 +21,8 @@ enum Command {
     Controller(controller::Args),
     /// Webhook latency, throughput and memory, direct and through the apiserver
     Webhook(webhook::Args),
+    /// Plugin start-up, list against kubectl get, get of a big workflow
+    Plugin(plugin::Args),
 }
 
 #[tokio::main]
@@ -28,5 +31,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Controller(args) => controller::run(args).await,
         Command::Webhook(args) => webhook::run(args).await,
+        Command::Plugin(args) => plugin::run(args).await,
     }
 }

@@ -2,6 +2,8 @@
 //! plugin: the `Workflow` and `WorkflowProject` resources, strict parsing
 //! that names every field it cannot honour, and CRD generation.
 
+#[cfg(feature = "certs")]
+pub mod certs;
 pub mod crd;
 pub mod depends;
 pub mod duration;

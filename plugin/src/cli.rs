@@ -93,6 +93,12 @@ pub enum Command {
     /// Validate workflow files offline, as the admission webhook would
     #[command(after_help = crate::commands::lint::EXAMPLES)]
     Lint(LintArgs),
+    /// Install or upgrade argo-rs in the cluster (or run it on this machine with --local)
+    #[command(after_help = crate::install::INSTALL_EXAMPLES)]
+    Install(crate::install::InstallArgs),
+    /// Remove argo-rs from the cluster
+    #[command(after_help = crate::install::UNINSTALL_EXAMPLES)]
+    Uninstall(crate::install::UninstallArgs),
     /// Print the version of kubectl-argo
     #[command(
         after_help = "Examples:\n  kubectl argo version\n  kubectl argo version --short\n  kubectl argo version -o json"

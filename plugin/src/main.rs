@@ -5,6 +5,7 @@ mod cluster;
 mod commands;
 mod error;
 mod follow;
+mod install;
 mod print;
 mod view;
 

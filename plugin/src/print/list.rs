@@ -101,7 +101,7 @@ fn one_line(s: &str) -> String {
 pub fn parameter_string(params: &[ParameterView]) -> String {
     params
         .iter()
-        .filter_map(|p| p.value.as_ref().map(|v| format!("{}={}", p.name, truncate(v.as_str(), 50))))
+        .filter_map(|p| p.value.as_ref().map(|v| format!("{}={}", p.name, one_line(&truncate(v.as_str(), 50)))))
         .collect::<Vec<_>>()
         .join(",")
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use argo_api::names;
+use argo_api::workflow::Phase;
 use argo_controller::engine::Action;
 use common::*;
 
@@ -108,4 +109,35 @@ spec:
     assert_eq!(n.pod_name.as_deref(), Some(format!("names-echo-it-{}", names::fnv32a("names[0].a")).as_str()));
     let pod = &s.pods[n.pod_name.as_deref().unwrap()];
     assert_eq!(pod.metadata.annotations.as_ref().unwrap()["workflows.argoproj.io/node-id"], n.id);
+}
+
+#[test]
+fn a_pod_the_project_refuses_as_rendered_is_not_created() {
+    // Admission saw `{{inputs.parameters.image}}`; the controller sees the image.
+    let yaml = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: param-image}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: ok, template: run, arguments: {parameters: [{name: image, value: "alpine:3.19"}]}}
+    - - {name: sneaky, template: run, arguments: {parameters: [{name: image, value: "evil/miner:latest"}]}}
+  - name: run
+    inputs: {parameters: [{name: image}]}
+    container: {image: "{{inputs.parameters.image}}", command: [echo]}
+"#;
+    let mut s = sim(yaml);
+    let project: serde_json::Value = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject",
+        "metadata": {"name": "strict"}, "spec": {"namespaces": ["*"], "images": ["alpine:*"]}});
+    s.project = Some(argo_api::load::workflow_project(&project).expect("project"));
+    assert_eq!(s.run(10_000), Some(Phase::Failed));
+    assert_eq!(phase_of(&s, "ok"), Phase::Succeeded);
+    let sneaky = node(&s, "sneaky");
+    assert_eq!(sneaky.phase, Phase::Error);
+    let msg = sneaky.message.clone().unwrap_or_default();
+    assert!(msg.contains("pod refused by project \"strict\"") && msg.contains("evil/miner:latest"), "{msg}");
+    assert_eq!(s.created.len(), 1, "the refused pod was never created: {:?}", s.created);
 }

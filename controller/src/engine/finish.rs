@@ -34,6 +34,7 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         pods: input.pods,
         now: input.now,
         create_errors: input.create_errors,
+        project: input.project,
         nodes: old.nodes.clone(),
         actions: vec![],
         requeue: None,

@@ -54,6 +54,9 @@ impl Ctx<'_> {
                     return Some(self.failed_node(name, NodeType::Pod, tname, Phase::Error, e, opts));
                 }
             };
+            if let Some(why) = self.refused_by_project(&pod) {
+                return Some(self.failed_node(name, NodeType::Pod, tname, Phase::Error, why, opts));
+            }
             self.init(NewNode {
                 name,
                 display,
@@ -126,6 +129,18 @@ impl Ctx<'_> {
         }
         self.requeue_in(Duration::try_from(deadline.duration_since(self.now)).unwrap_or_default());
         false
+    }
+
+    /// Why the project refuses this pod as rendered, if it does.
+    fn refused_by_project(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
+        let (project, spec) = (self.project?, pod.spec.as_ref()?);
+        let problems = argo_api::policy::check_pod_spec(spec, project);
+        if problems.is_empty() {
+            return None;
+        }
+        let name = project.metadata.name.as_deref().unwrap_or_default();
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        Some(format!("pod refused by project {name:?}: {}", list.join("; ")))
     }
 
     fn kill(&mut self, id: &str, pod_name: &str, phase: Phase, why: String) {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use argo_api::vars::Scope;
 use argo_api::workflow::{NodeStatus, Phase, Template, WorkflowSpec, WorkflowStatus};
-use argo_api::{Workflow, labels};
+use argo_api::{Workflow, WorkflowProject, labels};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
@@ -35,6 +35,9 @@ pub struct Input<'a> {
     pub now: Timestamp,
     /// Pods whose last create attempt failed (name -> why).
     pub create_errors: &'a BTreeMap<String, CreateError>,
+    /// The workflow's project: every pod is checked against it as
+    /// rendered, since parameters can change what admission saw.
+    pub project: Option<&'a WorkflowProject>,
 }
 
 /// Why the apiserver did not create a pod.
@@ -104,6 +107,7 @@ pub(crate) struct Ctx<'a> {
     pub pods: &'a PodIndex,
     pub now: Timestamp,
     pub create_errors: &'a BTreeMap<String, CreateError>,
+    pub project: Option<&'a WorkflowProject>,
     pub nodes: BTreeMap<String, NodeStatus>,
     pub actions: Vec<Action>,
     pub requeue: Option<Duration>,

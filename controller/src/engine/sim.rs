@@ -32,6 +32,8 @@ pub struct Sim {
     pub reconciles: usize,
     create_errors: BTreeMap<String, super::CreateError>,
     wake_at: Option<Timestamp>,
+    /// The project every pod is checked against, as the shell passes it.
+    pub project: Option<argo_api::WorkflowProject>,
 }
 
 impl Sim {
@@ -53,6 +55,7 @@ impl Sim {
             reconciles: 0,
             create_errors: BTreeMap::new(),
             wake_at: None,
+            project: None,
         }
     }
 
@@ -75,6 +78,7 @@ impl Sim {
             pods: &pods,
             now: self.now,
             create_errors: &self.create_errors,
+            project: self.project.as_ref(),
         });
         self.reconciles += 1;
         self.apply(&out);

@@ -12,8 +12,10 @@ mod reconcile;
 mod retry;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use argo_api::WorkflowProject;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject};
@@ -118,6 +120,22 @@ async fn controller(
         );
     let wf_store = ctl.store();
     let pods_synced = state.set_stores(wf_store.clone(), pod_store.clone());
+    let (project_store, project_writer) = reflector::store::<WorkflowProject>();
+    let projects_synced = Arc::new(AtomicBool::new(false));
+    let project_watch = tokio::spawn(
+        watcher(Api::<WorkflowProject>::all(client.clone()), watcher::Config::default())
+            .default_backoff()
+            .reflect(project_writer)
+            .for_each(|_| std::future::ready(())),
+    );
+    let project_sync = tokio::spawn({
+        let (store, synced) = (project_store.clone(), projects_synced.clone());
+        async move {
+            if store.wait_until_ready().await.is_ok() {
+                synced.store(true, Ordering::Release);
+            }
+        }
+    });
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -125,7 +143,16 @@ async fn controller(
             instance: Some(args.identity()),
         },
     );
-    let shared = Arc::new(Shared::new(client, pod_store, pods_synced, recorder, metrics, args.pod_create_concurrency));
+    let shared = Arc::new(Shared::new(
+        client,
+        pod_store,
+        pods_synced,
+        project_store,
+        projects_synced,
+        recorder,
+        metrics,
+        args.pod_create_concurrency,
+    ));
     let shutdown = async move {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => tracing::info!("shutting down"),
@@ -140,6 +167,8 @@ async fn controller(
             }
         })
         .await;
+    project_watch.abort();
+    project_sync.abort();
     Ok(())
 }
 

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argo_api::{API_VERSION, labels};
+use argo_api::project::DEFAULT_PROJECT;
+use argo_api::{API_VERSION, WorkflowProject, labels};
 use futures::{StreamExt, stream};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodSpec};
 use k8s_openapi::jiff::Timestamp;
@@ -31,6 +32,9 @@ pub fn workflow_resource() -> ApiResource {
 pub struct Shared {
     client: Client,
     pods: Store<Pod>,
+    /// WorkflowProjects: each pod is checked against its workflow's.
+    projects: Store<WorkflowProject>,
+    projects_synced: Arc<AtomicBool>,
     /// Set once the pod cache has its first full list: before that a
     /// missing pod means nothing, so nothing is reconciled.
     pods_synced: Arc<AtomicBool>,
@@ -47,10 +51,13 @@ pub struct Shared {
 }
 
 impl Shared {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Client,
         pods: Store<Pod>,
         pods_synced: Arc<AtomicBool>,
+        projects: Store<WorkflowProject>,
+        projects_synced: Arc<AtomicBool>,
         recorder: Recorder,
         metrics: Arc<Metrics>,
         create_concurrency: usize,
@@ -59,6 +66,8 @@ impl Shared {
             client,
             pods,
             pods_synced,
+            projects,
+            projects_synced,
             recorder,
             metrics,
             create_concurrency,
@@ -136,7 +145,7 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Shared>) -> Result<Requ
 }
 
 async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error> {
-    if !ctx.pods_synced.load(Ordering::Acquire) {
+    if !ctx.pods_synced.load(Ordering::Acquire) || !ctx.projects_synced.load(Ordering::Acquire) {
         return Ok(Requeue::requeue(Duration::from_millis(200)));
     }
     let meta = &cached.metadata;
@@ -167,11 +176,15 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
             }
             let pods = pods_of(&ctx.pods, &namespace, &name);
             let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
+            let projects: Vec<WorkflowProject> = ctx.projects.state().iter().map(|p| (**p).clone()).collect();
+            let labels = wf.metadata.labels.as_ref();
+            let project = argo_api::policy::project_for(&projects, labels, &namespace, DEFAULT_PROJECT);
             engine::reconcile(&Input {
                 workflow: &wf,
                 pods: &pods,
                 now,
                 create_errors: &errors,
+                project,
             })
         }
         Err(e) => {

@@ -187,6 +187,15 @@ async fn install_local_runs_on_the_host_and_enforces_projects() -> Result<()> {
     let bad = run_with_input(cluster.kubectl().args(["argo", "submit", "-", "-n", &ns]), &wf("busybox:1.36"))?;
     assert_eq!(bad.status.code(), Some(1));
     assert!(err(&bad).contains("denied the request") && err(&bad).contains("busybox:1.36"), "{}", err(&bad));
+    // A parameter admission could not see through: the controller checks the pod it renders.
+    let sneaky = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: sneaky}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    steps:\n    - - {name: run, template: run, arguments: {parameters: [{name: image, value: \"busybox:1.36\"}]}}\n  - name: run\n    inputs: {parameters: [{name: image}]}\n    container: {image: \"{{inputs.parameters.image}}\", command: [echo]}\n";
+    let run = run_with_input(cluster.kubectl().args(["argo", "submit", "-", "--wait", "-n", &ns]), sneaky)?;
+    assert_eq!(run.status.code(), Some(1), "{}{}", out(&run), err(&run));
+    let tree = ok(cluster.kubectl().args(["argo", "get", "sneaky", "-n", &ns]).output()?, "get")?;
+    assert!(
+        tree.contains(&format!("pod refused by project \"{ns}\"")) && tree.contains("busybox:1.36"),
+        "{tree}"
+    );
     let _ = Api::<WorkflowProject>::all(cluster.client.clone()).delete(&ns, &DeleteParams::default()).await;
 
     let stopped = ok(local(&["uninstall", "--local"])?, "uninstall --local")?;

@@ -159,6 +159,7 @@ spec:
         pods: &pods,
         now: s.now,
         create_errors: &Default::default(),
+        project: None,
     });
     assert_eq!(Some(out.status), before);
     assert!(out.actions.is_empty());

@@ -33,6 +33,13 @@ pub struct GetArgs {
     /// Output format
     #[arg(short, long, value_parser = ["json", "yaml", "wide", "short", "name"])]
     pub output: Option<String>,
+    #[command(flatten)]
+    pub tree: TreeArgs,
+}
+
+/// Which nodes the tree shows, and how (get and watch).
+#[derive(Debug, Default, clap::Args)]
+pub struct TreeArgs {
     /// Only nodes in this phase (shorthand for --node-field-selector phase=PHASE)
     #[arg(long)]
     pub status: Option<String>,
@@ -42,6 +49,12 @@ pub struct GetArgs {
     /// Words instead of UTF-8 symbols and glyphs
     #[arg(long)]
     pub no_utf8: bool,
+}
+
+impl TreeArgs {
+    pub fn selector(&self) -> Result<Option<NodeSelector>> {
+        selector(self.status.as_deref(), self.node_field_selector.as_deref())
+    }
 }
 
 /// The node selector of `--status` / `--node-field-selector`.
@@ -80,7 +93,7 @@ pub fn show(ctx: &Ctx, wf: &WorkflowView, columns: Columns, selector: Option<&No
 }
 
 pub async fn run(args: GetArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let selector = selector(args.status.as_deref(), args.node_field_selector.as_deref())?;
+    let selector = args.tree.selector()?;
     let format = match args.output.as_deref() {
         Some("json") => Some(Format::Json),
         Some("yaml") => Some(Format::Yaml),
@@ -103,7 +116,11 @@ pub async fn run(args: GetArgs, ctx: &Ctx) -> Result<ExitCode> {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                write!(out, "{}", show(ctx, &wf, columns(args.output.as_deref()), selector.as_ref(), args.no_utf8))?;
+                write!(
+                    out,
+                    "{}",
+                    show(ctx, &wf, columns(args.output.as_deref()), selector.as_ref(), args.tree.no_utf8)
+                )?;
             }
         }
     }

@@ -10,7 +10,6 @@ use super::list::view_of;
 use super::{Ctx, parse_parameter};
 use crate::cluster::split_target;
 use crate::error::{Error, Result};
-use crate::follow::until_done;
 
 pub const EXAMPLES: &str = "Examples:
   kubectl argo resubmit my-wf
@@ -99,11 +98,7 @@ pub async fn run(args: ResubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
         print!("{}", show(ctx, &view_of(&created), columns(args.output.as_deref()), None, false));
     }
     if args.wait {
-        let done = until_done(&conn, &new_name, |_| {}).await?;
-        println!("{}", super::wait::line(&done));
-        if done.phase() != "Succeeded" {
-            return Ok(ExitCode::FAILURE);
-        }
+        return super::wait::wait_one(&conn, &new_name).await;
     }
     Ok(ExitCode::SUCCESS)
 }

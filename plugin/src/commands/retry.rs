@@ -14,7 +14,6 @@ use super::submit::set_parameters;
 use super::{Ctx, parse_parameter};
 use crate::cluster::split_target;
 use crate::error::{Error, Result};
-use crate::follow::until_done;
 
 pub const EXAMPLES: &str = "Examples:
   # Re-run the failed nodes of a failed workflow
@@ -103,11 +102,7 @@ pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
         eprintln!("note: the controller has not taken the retry request yet; is argo-controller running?");
     }
     if args.wait {
-        let done = until_done(&conn, &name, |_| {}).await?;
-        println!("{}", super::wait::line(&done));
-        if done.phase() != "Succeeded" {
-            return Ok(ExitCode::FAILURE);
-        }
+        return super::wait::wait_one(&conn, &name).await;
     }
     Ok(ExitCode::SUCCESS)
 }

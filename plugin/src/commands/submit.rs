@@ -313,9 +313,7 @@ pub async fn run(args: SubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
         } else if args.watch {
             let watch = super::watch::WatchArgs {
                 name: name.clone(),
-                status: None,
-                node_field_selector: None,
-                no_utf8: false,
+                tree: Default::default(),
             };
             let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
             super::watch::follow(ctx, &wf_conn, &name, &watch, tty).await?

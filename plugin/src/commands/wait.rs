@@ -31,6 +31,17 @@ pub struct WaitArgs {
     pub ignore_not_found: bool,
 }
 
+/// Waits for one workflow, prints its line, and exits 0 only if it Succeeded.
+pub async fn wait_one(conn: &crate::cluster::Conn, name: &str) -> Result<ExitCode> {
+    let done = until_done(conn, name, |_| {}).await?;
+    println!("{}", line(&done));
+    Ok(if done.phase() == "Succeeded" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// `NAME PHASE at TIME`, upstream's line.
 pub fn line(wf: &WorkflowView) -> String {
     format!("{} {} at {}", wf.name(), wf.phase(), go_time(wf.status.finished_at.as_ref()))

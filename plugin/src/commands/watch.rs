@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::Ctx;
-use super::get::{columns, selector, show};
+use super::get::{TreeArgs, columns, show};
 use crate::cluster::{Conn, split_target};
 use crate::error::Result;
 use crate::follow::until_done;
@@ -27,15 +27,8 @@ pub struct WatchArgs {
     /// Workflow: NAME, @latest or CONTEXT/NAME
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// Only nodes in this phase
-    #[arg(long)]
-    pub status: Option<String>,
-    /// Only nodes matching this field selector
-    #[arg(long)]
-    pub node_field_selector: Option<String>,
-    /// Words instead of UTF-8 symbols and glyphs
-    #[arg(long)]
-    pub no_utf8: bool,
+    #[command(flatten)]
+    pub tree: TreeArgs,
 }
 
 const CLEAR: &str = "\x1b[H\x1b[2J";
@@ -67,11 +60,11 @@ pub async fn run(args: WatchArgs, ctx: &Ctx) -> Result<ExitCode> {
 
 /// Redraws on every change; on a terminal, also once a second.
 pub async fn follow(ctx: &Ctx, conn: &Conn, name: &str, args: &WatchArgs, tty: bool) -> Result<WorkflowView> {
-    let selector = selector(args.status.as_deref(), args.node_field_selector.as_deref())?;
+    let selector = args.tree.selector()?;
     let latest: Arc<Mutex<Option<WorkflowView>>> = Arc::default();
     let last_text = Mutex::new(String::new());
     let draw = |wf: &WorkflowView| {
-        let text = show(ctx, wf, columns(None), selector.as_ref(), args.no_utf8);
+        let text = show(ctx, wf, columns(None), selector.as_ref(), args.tree.no_utf8);
         let mut last = last_text.lock().unwrap_or_else(|p| p.into_inner());
         if *last == text {
             return;

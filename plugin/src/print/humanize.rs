@@ -50,26 +50,6 @@ const RELATIVE: Magnitudes = &[
     (i128::MAX, "a long while %s", 1),
 ];
 
-const DEFAULT: Magnitudes = &[
-    (SECOND, "now", SECOND),
-    (2 * SECOND, "1 second %s", 1),
-    (MINUTE, "{} seconds %s", SECOND),
-    (2 * MINUTE, "1 minute %s", 1),
-    (HOUR, "{} minutes %s", MINUTE),
-    (2 * HOUR, "1 hour %s", 1),
-    (DAY, "{} hours %s", HOUR),
-    (2 * DAY, "1 day %s", 1),
-    (WEEK, "{} days %s", DAY),
-    (2 * WEEK, "1 week %s", 1),
-    (MONTH, "{} weeks %s", WEEK),
-    (2 * MONTH, "1 month %s", 1),
-    (YEAR, "{} months %s", MONTH),
-    (18 * MONTH, "1 year %s", 1),
-    (2 * YEAR, "2 years %s", 1),
-    (LONG_TIME, "{} years %s", YEAR),
-    (i128::MAX, "a long while %s", 1),
-];
-
 /// go-humanize's CustomRelTime on a non-negative difference.
 fn rel(diff: i128, label: &str, magnitudes: Magnitudes) -> String {
     let n = magnitudes.iter().position(|(d, ..)| *d > diff).unwrap_or(magnitudes.len() - 1);
@@ -123,10 +103,11 @@ fn duration(d: i128) -> String {
 pub fn timestamp_in(ts: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
     let zoned = ts.to_zoned(tz.clone());
     let diff = now.as_nanosecond() - ts.as_nanosecond();
-    let ago = if diff < 0 {
-        rel(-diff, "from now", DEFAULT)
-    } else {
-        rel(diff, "ago", DEFAULT)
+    // go-humanize's default magnitudes are RELATIVE's, with "now" under a second.
+    let ago = match diff {
+        d if d.abs() < SECOND => "now".to_owned(),
+        d if d < 0 => rel(-d, "from now", RELATIVE),
+        d => rel(d, "ago", RELATIVE),
     };
     format!("{} ({ago})", zoned.strftime("%a %b %d %H:%M:%S %z"))
 }

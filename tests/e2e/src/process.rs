@@ -79,6 +79,15 @@ fn log_path(name: &str) -> PathBuf {
     dir.join(format!("{name}.log"))
 }
 
+/// A fresh namespace `e2e-<prefix>-...` with a ready controller of its own.
+pub async fn with_controller(prefix: &str) -> Result<(Cluster, String, Process)> {
+    let cluster = Cluster::connect().await?;
+    let ns = cluster.namespace(prefix).await?;
+    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false"])?;
+    ctl.wait_ready(std::time::Duration::from_secs(30)).await?;
+    Ok((cluster, ns, ctl))
+}
+
 impl Cluster {
     /// Starts `argo-controller` for one namespace, with its Lease there.
     pub fn controller(&self, namespace: &str, id: &str, extra: &[&str]) -> Result<Process> {

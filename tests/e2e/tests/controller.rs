@@ -19,11 +19,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 /// A namespace with a running controller.
 async fn setup(prefix: &str) -> Result<(Cluster, String, Process)> {
-    let cluster = Cluster::connect().await?;
-    let ns = cluster.namespace(prefix).await?;
-    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false"])?;
-    ctl.wait_ready(Duration::from_secs(30)).await?;
-    Ok((cluster, ns, ctl))
+    e2e::process::with_controller(prefix).await
 }
 
 fn started(n: &argo_api::workflow::NodeStatus) -> k8s_openapi::jiff::Timestamp {

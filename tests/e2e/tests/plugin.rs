@@ -14,11 +14,7 @@ use e2e::{Cluster, eventually, run_with_input};
 const MINUTE: Duration = Duration::from_secs(60);
 
 async fn setup(prefix: &str) -> Result<(Cluster, String, Process)> {
-    let cluster = Cluster::connect().await?;
-    let ns = cluster.namespace(prefix).await?;
-    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false"])?;
-    ctl.wait_ready(Duration::from_secs(30)).await?;
-    Ok((cluster, ns, ctl))
+    e2e::process::with_controller(prefix).await
 }
 
 fn argo(cluster: &Cluster, ns: &str, args: &[&str]) -> Command {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use argo_api::WorkflowProject;
 use axum::Router;
 use axum::extract::State as Extract;
 use axum::http::StatusCode;
@@ -26,7 +27,8 @@ pub struct State {
 struct Inner {
     role: &'static str,
     stores: Option<(Store<DynamicObject>, Store<Pod>)>,
-    synced: (Arc<AtomicBool>, Arc<AtomicBool>),
+    /// Workflows, pods, projects.
+    synced: [Arc<AtomicBool>; 3],
 }
 
 impl State {
@@ -46,15 +48,22 @@ impl State {
 
     /// Watches the caches fill; ready once both have their first list.
     /// Returns the flag that says the pod cache is complete.
-    pub fn set_stores(&self, workflows: Store<DynamicObject>, pods: Store<Pod>) -> Arc<AtomicBool> {
-        let wf_synced = Arc::new(AtomicBool::new(false));
-        let pods_synced = Arc::new(AtomicBool::new(false));
-        tokio::spawn(mark_synced(workflows.clone(), wf_synced.clone()));
-        tokio::spawn(mark_synced(pods.clone(), pods_synced.clone()));
+    /// Watches the caches sync; returns the pods' and projects' flags,
+    /// which gate reconciles.
+    pub fn set_stores(
+        &self,
+        workflows: Store<DynamicObject>,
+        pods: Store<Pod>,
+        projects: Store<WorkflowProject>,
+    ) -> (Arc<AtomicBool>, Arc<AtomicBool>) {
+        let synced: [Arc<AtomicBool>; 3] = Default::default();
+        tokio::spawn(mark_synced(workflows.clone(), synced[0].clone()));
+        tokio::spawn(mark_synced(pods.clone(), synced[1].clone()));
+        tokio::spawn(mark_synced(projects, synced[2].clone()));
         let mut inner = self.lock();
         inner.stores = Some((workflows, pods));
-        inner.synced = (wf_synced, pods_synced.clone());
-        pods_synced
+        inner.synced = synced.clone();
+        (synced[1].clone(), synced[2].clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -68,12 +77,11 @@ impl State {
         match (inner.role, &inner.stores) {
             ("standby", _) => Ok("standby: waiting for the leader lease".into()),
             ("leader", Some(_)) => {
-                let (wf_ready, pods_ready) =
-                    (inner.synced.0.load(Ordering::Acquire), inner.synced.1.load(Ordering::Acquire));
-                if wf_ready && pods_ready {
+                let [wf, pods, projects] = inner.synced.each_ref().map(|f| f.load(Ordering::Acquire));
+                if wf && pods && projects {
                     Ok("leader: caches synced".into())
                 } else {
-                    Err(format!("leader: caches syncing (workflows {wf_ready}, pods {pods_ready})"))
+                    Err(format!("leader: caches syncing (workflows {wf}, pods {pods}, projects {projects})"))
                 }
             }
             (role, _) => Err(format!("{role}: not ready")),

@@ -12,7 +12,6 @@ mod reconcile;
 mod retry;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use argo_api::WorkflowProject;
@@ -119,23 +118,14 @@ async fn controller(
                 .debounce(Duration::from_millis(args.debounce_ms)),
         );
     let wf_store = ctl.store();
-    let pods_synced = state.set_stores(wf_store.clone(), pod_store.clone());
     let (project_store, project_writer) = reflector::store::<WorkflowProject>();
-    let projects_synced = Arc::new(AtomicBool::new(false));
+    let (pods_synced, projects_synced) = state.set_stores(wf_store.clone(), pod_store.clone(), project_store.clone());
     let project_watch = tokio::spawn(
         watcher(Api::<WorkflowProject>::all(client.clone()), watcher::Config::default())
             .default_backoff()
             .reflect(project_writer)
             .for_each(|_| std::future::ready(())),
     );
-    let project_sync = tokio::spawn({
-        let (store, synced) = (project_store.clone(), projects_synced.clone());
-        async move {
-            if store.wait_until_ready().await.is_ok() {
-                synced.store(true, Ordering::Release);
-            }
-        }
-    });
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -168,7 +158,6 @@ async fn controller(
         })
         .await;
     project_watch.abort();
-    project_sync.abort();
     Ok(())
 }
 

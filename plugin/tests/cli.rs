@@ -91,6 +91,8 @@ fn every_command_has_help_with_an_example() {
         "lint",
         "version",
         "completion",
+        "install",
+        "uninstall",
     ];
     for cmd in cmds {
         let out = run(&[cmd, "--help"]);

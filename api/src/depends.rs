@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::limits::{MAX_EXPRESSION_BYTES, MAX_EXPRESSION_DEPTH};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TaskResult {
     Succeeded,
@@ -40,8 +42,9 @@ pub enum Depends {
         result: Option<TaskResult>,
     },
     Not(Box<Depends>),
-    And(Box<Depends>, Box<Depends>),
-    Or(Box<Depends>, Box<Depends>),
+    /// Every term holds. N-ary, so a long `a && b && ...` stays shallow.
+    And(Vec<Depends>),
+    Or(Vec<Depends>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +119,8 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Open parentheses and `!` around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -130,33 +135,53 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Depends, String> {
-        let mut left = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.peek() == Some(&Token::Or) {
             self.pos += 1;
-            left = Depends::Or(Box::new(left), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Depends::Or(terms)
+        })
     }
 
     fn and(&mut self) -> Result<Depends, String> {
-        let mut left = self.unary()?;
+        let mut terms = vec![self.unary()?];
         while self.peek() == Some(&Token::And) {
             self.pos += 1;
-            left = Depends::And(Box::new(left), Box::new(self.unary()?));
+            terms.push(self.unary()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Depends::And(terms)
+        })
+    }
+
+    /// Goes one level deeper, refusing to go past the nesting limit (the
+    /// parser, evaluation and drop all recurse on it).
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> Result<Depends, String>) -> Result<Depends, String> {
+        if self.depth >= MAX_EXPRESSION_DEPTH {
+            return Err(format!("nested more than {MAX_EXPRESSION_DEPTH} levels deep (parentheses and `!`)"));
+        }
+        self.depth += 1;
+        let out = parse(self);
+        self.depth -= 1;
+        out
     }
 
     fn unary(&mut self) -> Result<Depends, String> {
         match self.next() {
-            Some(Token::Not) => Ok(Depends::Not(Box::new(self.unary()?))),
-            Some(Token::Open) => {
-                let inner = self.or()?;
-                match self.next() {
+            Some(Token::Not) => self.nested(|p| Ok(Depends::Not(Box::new(p.unary()?)))),
+            Some(Token::Open) => self.nested(|p| {
+                let inner = p.or()?;
+                match p.next() {
                     Some(Token::Close) => Ok(inner),
                     _ => Err("missing `)`".into()),
                 }
-            }
+            }),
             Some(Token::Name(name)) => {
                 if self.peek() == Some(&Token::Dot) {
                     self.pos += 1;
@@ -188,11 +213,21 @@ impl Depends {
             expression: s.to_owned(),
             reason,
         };
+        if s.len() > MAX_EXPRESSION_BYTES {
+            return Err(ParseError {
+                expression: format!("{}...", crate::text::prefix(s, 40)),
+                reason: format!("longer than {}", crate::limits::bytes(MAX_EXPRESSION_BYTES)),
+            });
+        }
         let tokens = tokenize(s).map_err(err)?;
         if tokens.is_empty() {
             return Err(err("empty expression".into()));
         }
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let e = p.or().map_err(err)?;
         if p.pos != p.tokens.len() {
             return Err(err(format!("unexpected {:?}", p.tokens[p.pos])));
@@ -202,13 +237,18 @@ impl Depends {
 
     /// `dependencies: [a, b]` as the equivalent expression.
     pub fn all_of(names: &[String]) -> Option<Depends> {
-        names
+        let mut terms: Vec<Depends> = names
             .iter()
             .map(|n| Depends::Task {
                 name: n.clone(),
                 result: None,
             })
-            .reduce(|a, b| Depends::And(Box::new(a), Box::new(b)))
+            .collect();
+        match terms.len() {
+            0 => None,
+            1 => terms.pop(),
+            _ => Some(Depends::And(terms)),
+        }
     }
 
     /// The tasks the expression mentions.
@@ -224,9 +264,10 @@ impl Depends {
                 out.insert(name);
             }
             Depends::Not(e) => e.collect(out),
-            Depends::And(a, b) | Depends::Or(a, b) => {
-                a.collect(out);
-                b.collect(out);
+            Depends::And(terms) | Depends::Or(terms) => {
+                for t in terms {
+                    t.collect(out);
+                }
             }
         }
     }
@@ -237,8 +278,8 @@ impl Depends {
         match self {
             Depends::Task { name, result } => holds(name, *result),
             Depends::Not(e) => !e.eval(holds),
-            Depends::And(a, b) => a.eval(holds) && b.eval(holds),
-            Depends::Or(a, b) => a.eval(holds) || b.eval(holds),
+            Depends::And(terms) => terms.iter().all(|t| t.eval(holds)),
+            Depends::Or(terms) => terms.iter().any(|t| t.eval(holds)),
         }
     }
 }
@@ -286,6 +327,22 @@ mod tests {
         assert!(Depends::parse("(A").is_err());
         assert!(Depends::parse("").is_err());
         assert!(Depends::parse("A B").is_err());
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let deep = format!("{}A{}", "(".repeat(1000), ")".repeat(1000));
+        let e = Depends::parse(&deep).unwrap_err();
+        assert!(e.reason.contains("nested more than 64 levels"), "{e}");
+        let nots = format!("{}A", "!".repeat(5000));
+        assert!(Depends::parse(&nots).unwrap_err().reason.contains("nested more than"));
+        let ok = format!("{}A{}", "(".repeat(60), ")".repeat(60));
+        assert!(Depends::parse(&ok).is_ok());
+        // Long flat chains stay one level deep.
+        let chain = vec!["t"; 3000].join(" && ");
+        assert!(matches!(Depends::parse(&chain), Ok(Depends::And(terms)) if terms.len() == 3000));
+        let long = "A".repeat(MAX_EXPRESSION_BYTES + 1);
+        assert!(Depends::parse(&long).unwrap_err().reason.contains("longer than 16 KiB"));
     }
 
     #[test]

@@ -1,16 +1,17 @@
-//! Merging JSON documents: defaults under values.
+//! Merging JSON documents: defaults under values, and pod spec patches.
 
 use serde_json::Value;
 
 /// Merges `over` into `base`: objects merge key by key, anything else in
-/// `over` replaces what `base` had; `null` in `over` removes the key. With
-/// defaults as `base` and a user's object as `over`, the user's values win.
+/// `over` replaces what `base` had; `null` in `over` means unset, so what
+/// `base` has stays. With defaults as `base` and a user's object as `over`,
+/// the user's values win, and writing `null` cannot drop a default.
 pub fn merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 if v.is_null() {
-                    b.remove(k);
+                    continue;
                 } else if let Some(existing) = b.get_mut(k) {
                     merge(existing, v);
                 } else {
@@ -29,6 +30,39 @@ pub fn under(defaults: &Value, value: &Value) -> Value {
     out
 }
 
+/// A strategic merge patch, as far as pod specs need (`podSpecPatch`):
+/// lists whose items all have a `name` merge item by item (containers,
+/// env, volumes...); other lists are replaced; `null` removes a key.
+pub fn strategic_merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(existing) = b.get_mut(k) {
+                    strategic_merge(existing, v);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(p)) if named(b) && named(p) => {
+            for item in p {
+                let name = item.get("name");
+                match b.iter_mut().find(|x| x.get("name") == name) {
+                    Some(existing) => strategic_merge(existing, item),
+                    None => b.push(item.clone()),
+                }
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+fn named(items: &[Value]) -> bool {
+    items.iter().all(|i| i.get("name").is_some_and(Value::is_string))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -42,5 +76,31 @@ mod tests {
         let once = under(&defaults, &value);
         assert_eq!(once, json!({"retryStrategy": {"limit": 2, "retryPolicy": "Always"}, "timeout": "5m", "x": 1}));
         assert_eq!(under(&defaults, &once), once);
+        let nulled = under(&defaults, &json!({"timeout": null, "x": 2}));
+        assert_eq!(
+            nulled,
+            json!({"retryStrategy": {"limit": 2}, "timeout": "1m", "x": 2}),
+            "null cannot drop a default"
+        );
+    }
+
+    #[test]
+    fn containers_merge_by_name_and_scalars_replace() {
+        let mut pod = json!({"containers": [{"name": "main", "image": "a", "resources": {"limits": {"cpu": "1"}}},
+                                            {"name": "side", "image": "b"}],
+                             "tolerations": [{"key": "x"}], "hostNetwork": false});
+        strategic_merge(
+            &mut pod,
+            &json!({"containers": [{"name": "main", "resources": {"limits": {"memory": "1Gi"}}},
+                                   {"name": "new", "image": "c"}],
+                    "tolerations": [{"key": "y"}], "hostNetwork": null}),
+        );
+        assert_eq!(
+            pod,
+            json!({"containers": [
+            {"name": "main", "image": "a", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}},
+            {"name": "side", "image": "b"}, {"name": "new", "image": "c"}],
+            "tolerations": [{"key": "y"}]})
+        );
     }
 }

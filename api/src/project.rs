@@ -2,6 +2,9 @@
 //! A cluster-scoped policy saying where a project's workflows may run, who
 //! may submit them, what their pods may do, and which defaults they get.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -10,7 +13,9 @@ use crate::schema;
 
 /// Label naming the project a workflow belongs to; immutable after create.
 pub const PROJECT_LABEL: &str = "workflows.argoproj.io/project";
-/// The project that ships with the install and allows everything.
+/// The project for namespaces no other project covers: it ships with the
+/// install (and allows everything a baseline pod may do). The controller
+/// and the webhook take `--default-project` to name another.
 pub const DEFAULT_PROJECT: &str = "default";
 
 /// Glob lists below use `*` and `?`; an entry starting with `!` denies.
@@ -63,12 +68,18 @@ pub struct WorkflowProjectSpec {
     /// Images containers may use; any when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
-    /// What pods may do beyond the restricted baseline; nothing when absent.
+    /// The Pod Security Standards level pods must meet (`baseline` when
+    /// absent), and the exceptions the project grants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<SecurityPolicy>,
     /// Resources every container must set a limit for, e.g. `[cpu, memory]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_limits: Vec<String>,
+    /// The most any one container may request or be limited to, e.g.
+    /// `{cpu: "4", memory: 8Gi}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "schema::quantity_map")]
+    pub max_limits: BTreeMap<String, Quantity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_parallelism: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,11 +118,38 @@ pub struct Submitters {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityPolicy {
+    /// The Kubernetes Pod Security Standards level every pod must meet:
+    /// privileged (anything), baseline (the default) or restricted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<SecurityLevel>,
+    /// Exception: privileged containers, whatever the level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_privileged: Option<bool>,
-    /// hostNetwork, hostPID and hostIPC.
+    /// Exception: hostNetwork, hostPID and hostIPC, whatever the level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_host_namespaces: Option<bool>,
+    /// Exception: hostPath volumes, whatever the level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_host_path: Option<bool>,
+}
+
+/// A Pod Security Standards profile
+/// (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SecurityLevel {
+    Privileged,
+    #[default]
+    Baseline,
+    Restricted,
+}
+
+impl SecurityLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityLevel::Privileged => "privileged",
+            SecurityLevel::Baseline => "baseline",
+            SecurityLevel::Restricted => "restricted",
+        }
+    }
 }

@@ -50,3 +50,11 @@ pub fn string_map(_: &mut SchemaGenerator) -> Schema {
         "additionalProperties": { "type": "string" },
     })
 }
+
+/// A map of resource names to quantities (`{cpu: "4", memory: 8Gi}`).
+pub fn quantity_map(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "additionalProperties": { "x-kubernetes-int-or-string": true },
+    })
+}

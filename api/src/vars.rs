@@ -3,13 +3,20 @@
 //! walks JSON values structurally, so nothing needs escaping.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::limits::{self, MAX_SUBSTITUTED_BYTES};
+
 /// Named values visible to a template: `workflow.name`,
 /// `inputs.parameters.x`, `item`, ...
+///
+/// Cloning is cheap and values are shared: a loop of ten thousand items
+/// gets ten thousand scopes without ten thousand copies of a large
+/// workflow parameter.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Scope(BTreeMap<String, String>);
+pub struct Scope(Arc<BTreeMap<Arc<str>, Arc<str>>>);
 
 impl Scope {
     pub fn new() -> Self {
@@ -17,23 +24,31 @@ impl Scope {
     }
 
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        self.0.insert(key.into(), value.into());
+        let (key, value): (String, String) = (key.into(), value.into());
+        Arc::make_mut(&mut self.0).insert(key.into(), value.into());
         self
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.0.get(key).map(AsRef::as_ref)
     }
 
     /// This scope with `other`'s entries added (other wins).
     pub fn merged(&self, other: &Scope) -> Scope {
         let mut out = self.clone();
-        out.0.extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.extend(other);
         out
     }
 
     pub fn extend(&mut self, other: &Scope) {
-        self.0.extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if other.0.is_empty() {
+            return;
+        }
+        if self.0.is_empty() {
+            self.0 = other.0.clone();
+            return;
+        }
+        Arc::make_mut(&mut self.0).extend(other.0.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
 
@@ -57,6 +72,10 @@ pub enum VarError {
     Expression(String),
     #[error("unterminated {{{{ in {0:?}")]
     Unterminated(String),
+    #[error("after substituting variables the value is no longer valid: {0}")]
+    Shape(String),
+    #[error("substituting variables into {0:?} makes it longer than {1}")]
+    TooLong(String, String),
 }
 
 /// Every tag in `s`, trimmed, e.g. `inputs.parameters.x`.
@@ -111,6 +130,11 @@ pub fn replace(s: &str, scope: &Scope, mode: Mode) -> Result<String, VarError> {
         let raw = &after[..end];
         let name = raw.trim();
         match scope.get(name) {
+            // Checked before growing, so a value used many times (or a
+            // recursive template doubling it) cannot exhaust memory.
+            Some(v) if out.len() + v.len() > MAX_SUBSTITUTED_BYTES => {
+                return Err(VarError::TooLong(crate::text::shorten(s, 60), limits::bytes(MAX_SUBSTITUTED_BYTES)));
+            }
             Some(v) => out.push_str(v),
             None if mode == Mode::Strict => {
                 return Err(match name.strip_prefix('=') {
@@ -156,9 +180,9 @@ pub fn replace_in<T>(value: &T, scope: &Scope, mode: Mode) -> Result<T, VarError
 where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
-    let mut v = serde_json::to_value(value).expect("templates serialize to JSON");
+    let mut v = serde_json::to_value(value).map_err(|e| VarError::Shape(e.to_string()))?;
     replace_value(&mut v, scope, mode)?;
-    Ok(serde_json::from_value(v).expect("substitution keeps the JSON shape"))
+    serde_json::from_value(v).map_err(|e| VarError::Shape(e.to_string()))
 }
 
 #[cfg(test)]
@@ -205,6 +229,25 @@ mod tests {
         let mut v = json!({"args": ["{{inputs.parameters.msg}}"], "n": 1, "{{workflow.name}}": "k"});
         replace_value(&mut v, &scope(), Mode::Strict).unwrap();
         assert_eq!(v, json!({"args": ["hi \"there\""], "n": 1, "{{workflow.name}}": "k"}));
+    }
+
+    #[test]
+    fn substitution_cannot_grow_without_bound() {
+        let mut s = Scope::new();
+        s.set("big", "x".repeat(300 * 1024));
+        let err = replace("{{big}}{{big}}{{big}}{{big}}", &s, Mode::Strict).unwrap_err();
+        assert!(err.to_string().contains("longer than 1 MiB"), "{err}");
+        assert_eq!(replace("{{big}}{{big}}", &s, Mode::Strict).unwrap().len(), 600 * 1024);
+    }
+
+    #[test]
+    fn clones_share_values() {
+        let mut a = Scope::new();
+        a.set("x", "1");
+        let mut b = a.clone();
+        b.set("y", "2");
+        assert_eq!((a.get("y"), b.get("x"), b.get("y")), (None, Some("1"), Some("2")));
+        assert_eq!(a.merged(&b).get("y"), Some("2"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::limits::{MAX_EXPRESSION_BYTES, MAX_EXPRESSION_DEPTH};
+
 #[derive(Clone, Debug, PartialEq)]
 enum Value {
     Num(f64),
@@ -117,6 +119,8 @@ fn word(chars: &[char], start: usize) -> (Token, usize) {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Open parentheses and `!` around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -157,24 +161,35 @@ impl Parser {
         compare(op, &left, &right).map(Value::Bool)
     }
 
+    /// Goes one level deeper; the evaluation recurses, so nesting is
+    /// bounded.
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> Result<Value, String>) -> Result<Value, String> {
+        if self.depth >= MAX_EXPRESSION_DEPTH {
+            return Err(format!("nested more than {MAX_EXPRESSION_DEPTH} levels deep (parentheses and `!`)"));
+        }
+        self.depth += 1;
+        self.pos += 1;
+        let out = parse(self);
+        self.depth -= 1;
+        out
+    }
+
     fn unary(&mut self) -> Result<Value, String> {
         match self.tokens.get(self.pos).cloned() {
-            Some(Token::Op("!")) => {
-                self.pos += 1;
-                let v = self.unary()?;
+            Some(Token::Op("!")) => self.nested(|p| {
+                let v = p.unary()?;
                 Ok(Value::Bool(!truthy(&v)?))
-            }
-            Some(Token::Open) => {
-                self.pos += 1;
-                let v = self.or()?;
-                match self.tokens.get(self.pos) {
+            }),
+            Some(Token::Open) => self.nested(|p| {
+                let v = p.or()?;
+                match p.tokens.get(p.pos) {
                     Some(Token::Close) => {
-                        self.pos += 1;
+                        p.pos += 1;
                         Ok(v)
                     }
                     _ => Err("missing `)`".into()),
                 }
-            }
+            }),
             Some(Token::Val(v)) => {
                 self.pos += 1;
                 Ok(v)
@@ -235,14 +250,51 @@ fn loose_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Checks what can be checked before substitution: the length, and the
+/// nesting of parentheses and `!` outside quotes.
+pub fn check_shape(condition: &str) -> Result<(), String> {
+    if condition.len() > MAX_EXPRESSION_BYTES {
+        return Err(format!("longer than {}", crate::limits::bytes(MAX_EXPRESSION_BYTES)));
+    }
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None);
+    for c in condition.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, ')') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if max > MAX_EXPRESSION_DEPTH {
+        return Err(format!("parentheses nested more than {MAX_EXPRESSION_DEPTH} levels deep"));
+    }
+    Ok(())
+}
+
 /// Evaluates a substituted `when` condition.
 pub fn evaluate(condition: &str) -> Result<bool, String> {
-    let fail = |e: String| format!("invalid 'when' expression {condition:?}: {e}");
+    if condition.len() > MAX_EXPRESSION_BYTES {
+        return Err(format!(
+            "invalid 'when' expression {:?}: longer than {}",
+            crate::text::shorten(condition, 40),
+            crate::limits::bytes(MAX_EXPRESSION_BYTES)
+        ));
+    }
+    let fail = |e: String| format!("invalid 'when' expression {:?}: {e}", crate::text::shorten(condition, 200));
     let tokens = tokenize(condition).map_err(fail)?;
     if tokens.is_empty() {
         return Ok(true);
     }
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let v = p.or().map_err(fail)?;
     if p.pos != p.tokens.len() {
         return Err(fail(format!("unexpected {:?}", p.tokens[p.pos])));
@@ -280,6 +332,16 @@ mod tests {
         assert_eq!(evaluate("heads =~ hea"), Ok(true));
         assert_eq!(evaluate("tails !~ hea"), Ok(true));
         assert_eq!(evaluate("true == true"), Ok(true));
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let deep = format!("{}true{}", "(".repeat(2000), ")".repeat(2000));
+        assert!(evaluate(&deep).unwrap_err().contains("nested more than 64 levels"));
+        assert!(evaluate(&format!("{}true", "!".repeat(5000))).unwrap_err().contains("nested more than"));
+        assert_eq!(evaluate(&format!("{}true{}", "(".repeat(60), ")".repeat(60))), Ok(true));
+        let long = format!("a == {}", "a".repeat(20_000));
+        assert!(evaluate(&long).unwrap_err().contains("longer than 16 KiB"));
     }
 
     #[test]

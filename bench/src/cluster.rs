@@ -29,6 +29,7 @@ pub async fn namespace(client: &Client, name: &str) -> Result<()> {
     let mut ns = Namespace::default();
     ns.metadata.name = Some(name.into());
     api.create(&PostParams::default(), &ns).await?;
+    open_project(client, name).await?;
     let sa: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
     for _ in 0..240 {
         if sa.get_opt("default").await?.is_some() {
@@ -37,6 +38,20 @@ pub async fn namespace(client: &Client, name: &str) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     bail!("namespace {name} got no default service account")
+}
+
+/// A WorkflowProject that allows everything in `namespace` (the controller
+/// creates no pod for a workflow without a project).
+pub async fn open_project(client: &Client, namespace: &str) -> Result<()> {
+    let project: argo_api::WorkflowProject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject",
+        "metadata": {"name": format!("bench-{namespace}")},
+        "spec": {"namespaces": [namespace], "security": {"level": "privileged"}}
+    }))?;
+    let api: Api<argo_api::WorkflowProject> = Api::all(client.clone());
+    let pp = kube::api::PatchParams::apply("argo-rs-bench").force();
+    api.patch(&format!("bench-{namespace}"), &pp, &kube::api::Patch::Apply(&project)).await?;
+    Ok(())
 }
 
 /// Deletes a namespace and waits until it is gone, so that the next

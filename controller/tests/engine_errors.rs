@@ -159,7 +159,8 @@ spec:
         pods: &pods,
         now: s.now,
         create_errors: &Default::default(),
-        project: None,
+        projects: &engine::sim::default_projects(),
+        limits: Default::default(),
     });
     assert_eq!(Some(out.status), before);
     assert!(out.actions.is_empty());

@@ -132,7 +132,7 @@ spec:
     let mut s = sim(yaml);
     let project: serde_json::Value = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject",
         "metadata": {"name": "strict"}, "spec": {"namespaces": ["*"], "images": ["alpine:*"]}});
-    s.project = Some(argo_api::load::workflow_project(&project).expect("project"));
+    s.projects = argo_api::policy::Projects::new(vec![argo_api::load::workflow_project(&project).expect("project")]);
     assert_eq!(s.run(10_000), Some(Phase::Failed));
     assert_eq!(phase_of(&s, "ok"), Phase::Succeeded);
     let sneaky = node(&s, "sneaky");

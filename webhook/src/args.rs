@@ -27,9 +27,6 @@ pub struct Args {
     /// Admission requests handled at once; more wait
     #[arg(long, default_value_t = 256)]
     pub max_concurrency: usize,
-    /// The project for namespaces no other project selects
-    #[arg(long, default_value = "default")]
-    pub default_project: String,
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     pub log: String,
 }

@@ -4,11 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use argo_api::service::WatchedProjects;
 use argo_webhook::admission::{self, Admission};
-use argo_webhook::{Args, Error, admin, projects, server, tls};
+use argo_webhook::{Args, Error, admin, server, tls};
 use clap::Parser;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use tokio::sync::watch;
 
 #[tokio::main]
@@ -29,38 +28,13 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn client(args: &Args) -> Result<Client, Error> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..Default::default()
-    };
-    let config = match &args.kubeconfig {
-        Some(path) => Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?,
-        None => Config::infer().await?,
-    };
-    Ok(Client::try_from(config)?)
-}
-
 async fn run(args: Args) -> Result<(), Error> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-            return;
-        };
-        for count in 0.. {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            if count > 0 {
-                std::process::exit(130);
-            }
-            let _ = stop_tx.send(true);
-        }
-    });
+    tokio::spawn(argo_api::service::stop_on_signals(stop_tx));
     let cert = tls::ReloadingCert::new(&args.tls_cert, &args.tls_key)?;
     tokio::spawn(cert.clone().watch(Duration::from_secs(1), stop_rx.clone()));
-    let watched = projects::Watched::start(client(&args).await?);
+    let client = argo_api::service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let watched = WatchedProjects::start(client);
     let metrics = Arc::new(argo_webhook::metrics::Metrics::default());
     let listening = Arc::new(AtomicBool::new(false));
     let synced = watched.clone();
@@ -77,7 +51,6 @@ async fn run(args: Args) -> Result<(), Error> {
         Admission {
             projects: watched,
             metrics,
-            default_project: args.default_project.clone(),
         },
         args.max_concurrency,
     );

@@ -72,9 +72,8 @@ async fn a_rotated_certificate_is_served_without_a_restart() {
     tokio::spawn(cert.clone().watch(Duration::from_millis(100), stop.clone()));
     let app = admission::router(
         Admission {
-            projects: Arc::new(Fixed(vec![])),
+            projects: Arc::new(Fixed::new(vec![])),
             metrics: Arc::default(),
-            default_project: "default".into(),
         },
         4,
     );

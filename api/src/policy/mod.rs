@@ -1,23 +1,25 @@
-//! Project policy: which WorkflowProject a workflow belongs to, the
-//! defaults the project adds, and the rules it enforces. Pure functions,
-//! shared by the webhook (at admission), the controller (on every pod it
-//! renders) and `kubectl argo lint`.
+//! Project policy: which WorkflowProject a namespace's workflows belong
+//! to, the defaults the project adds, and the rules it enforces, decided
+//! by one pure function (`decide`) that the webhook, `kubectl argo lint`
+//! and the controller (on every pod it renders) share.
 
-mod check;
+mod decide;
 mod defaults;
 mod globs;
 mod pods;
 mod project;
-mod select;
+mod projects;
+mod security;
 mod update;
+mod workflow;
 
-pub use check::check_workflow;
+pub use decide::{Decision, Operation, Request, Subject, decide};
 pub use defaults::apply_defaults;
 pub use globs::Globs;
-pub use pods::{PodView, check_pod, check_pod_spec};
+pub use pods::{Tags, check_pod};
 pub use project::validate_project;
-pub use select::{project_for, select_project};
-pub use update::check_update;
+pub use projects::Projects;
+pub use update::{MUTABLE_SPEC_FIELDS, check_update};
 
 /// The template kinds a project can allow.
 pub const TEMPLATE_TYPES: [&str; 5] = ["container", "script", "steps", "dag", "suspend"];

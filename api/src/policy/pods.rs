@@ -1,120 +1,227 @@
-//! The rules a project sets for pods: images, service accounts, security
-//! and resource limits. The webhook applies them to the pods a workflow
-//! describes; the controller to every pod it renders (parameters can
-//! change an image or a service account at run time).
+//! The rules a project sets for a pod, checked on the pod as rendered: the
+//! service account (both fields the apiserver reads), images, resource
+//! limits, `nodeName`, and the Pod Security Standards level. Admission
+//! renders each template's pod to check it; the controller checks every
+//! pod it is about to create, because parameters change values at run time.
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, Volume};
+use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSpec};
 
 use super::globs::Globs;
-use crate::{Problem, WorkflowProject};
+use super::security;
+use crate::image::{self, Patterns};
+use crate::project::SecurityLevel;
+use crate::{Problem, WorkflowProject, quantity};
 
-/// What a pod is made of, each part with the field path to report.
-#[derive(Default)]
-pub struct PodView<'a> {
-    pub service_account: Option<(String, &'a str)>,
-    pub containers: Vec<(String, &'a Container)>,
-    pub volumes: Vec<(String, &'a Volume)>,
-    /// Host namespaces the pod asks for (`hostNetwork`...), with paths.
-    pub host_namespaces: Vec<(String, &'static str)>,
+/// What to do with values that still hold `{{...}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tags {
+    /// Admission: the value is not known yet; the controller checks it.
+    Skip,
+    /// A rendered pod: every value is final, a `{{` in it is literal text.
+    Check,
 }
 
-fn is_tag(s: &str) -> bool {
-    s.contains("{{")
+impl Tags {
+    pub(crate) fn skips(self, value: &str) -> bool {
+        self == Tags::Skip && value.contains("{{")
+    }
 }
 
-/// Appends every rule `pod` breaks. Values still holding `{{...}}` are
-/// left for the controller, which checks the rendered pod.
-pub fn check_pod(pod: &PodView, project: &WorkflowProject, out: &mut Vec<Problem>) {
-    let spec = &project.spec;
-    let name = project.metadata.name.as_deref().unwrap_or_default();
-    if !spec.service_accounts.is_empty()
-        && let Some((path, sa)) = &pod.service_account
-        && !is_tag(sa)
-        && !Globs::new(&spec.service_accounts).allows(sa)
+/// One container of any kind, with its path in the pod.
+pub(crate) struct ContainerView<'a> {
+    pub path: String,
+    pub image: Option<&'a str>,
+    pub security: Option<&'a k8s_openapi::api::core::v1::SecurityContext>,
+    pub resources: Option<&'a k8s_openapi::api::core::v1::ResourceRequirements>,
+    pub ports: &'a [k8s_openapi::api::core::v1::ContainerPort],
+}
+
+impl<'a> ContainerView<'a> {
+    fn of(path: String, c: &'a Container) -> Self {
+        ContainerView {
+            path,
+            image: c.image.as_deref(),
+            security: c.security_context.as_ref(),
+            resources: c.resources.as_ref(),
+            ports: c.ports.as_deref().unwrap_or_default(),
+        }
+    }
+
+    fn of_ephemeral(path: String, c: &'a EphemeralContainer) -> Self {
+        ContainerView {
+            path,
+            image: c.image.as_deref(),
+            security: c.security_context.as_ref(),
+            resources: c.resources.as_ref(),
+            ports: c.ports.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+pub(crate) fn containers(spec: &PodSpec) -> Vec<ContainerView<'_>> {
+    let mut out = Vec::new();
+    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
+        out.push(ContainerView::of(format!("spec.initContainers[{i}]"), c));
+    }
+    for (i, c) in spec.containers.iter().enumerate() {
+        out.push(ContainerView::of(format!("spec.containers[{i}]"), c));
+    }
+    for (i, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
+        out.push(ContainerView::of_ephemeral(format!("spec.ephemeralContainers[{i}]"), c));
+    }
+    out
+}
+
+/// Every rule of `project` the pod breaks, each with its path in the pod.
+pub fn check_pod(pod: &Pod, project: &WorkflowProject, tags: Tags) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let Some(spec) = &pod.spec else {
+        return out;
+    };
+    let rules = Rules {
+        project,
+        name: project.metadata.name.as_deref().unwrap_or_default(),
+        tags,
+    };
+    let containers = containers(spec);
+    rules.service_accounts(spec, &mut out);
+    rules.images(&containers, &mut out);
+    rules.resources(&containers, &mut out);
+    if rules.level() != SecurityLevel::Privileged
+        && let Some(node) = spec.node_name.as_deref()
     {
         out.push(Problem::new(
-            path.clone(),
+            "spec.nodeName",
             format!(
-                "service account {sa:?} is not allowed by project {name:?} (allowed: {})",
-                spec.service_accounts.join(", ")
+                "pods may not pick their node ({node:?}) in project {:?}: it bypasses the scheduler, taints and node selectors (security level {})",
+                rules.name,
+                rules.level().as_str()
             ),
         ));
     }
-    let security = spec.security.clone().unwrap_or_default();
-    let images = (!spec.images.is_empty()).then(|| Globs::new(&spec.images));
-    for (path, c) in &pod.containers {
-        let image = c.image.as_deref().unwrap_or_default();
-        if let Some(globs) = &images
-            && !is_tag(image)
-            && !globs.allows(image)
-        {
-            out.push(Problem::new(
-                format!("{path}.image"),
-                format!("image {image:?} is not allowed by project {name:?} (allowed: {})", spec.images.join(", ")),
-            ));
-        }
-        let privileged = c.security_context.as_ref().and_then(|s| s.privileged).unwrap_or(false);
-        if privileged && security.allow_privileged != Some(true) {
-            out.push(Problem::new(
-                format!("{path}.securityContext.privileged"),
-                format!("privileged containers are not allowed by project {name:?}"),
-            ));
-        }
-        let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
-        for resource in &spec.required_limits {
-            if !limits.is_some_and(|l| l.contains_key(resource)) {
-                out.push(Problem::new(
-                    format!("{path}.resources.limits"),
-                    format!("a {resource} limit is required by project {name:?}"),
-                ));
-            }
-        }
-    }
-    if security.allow_host_namespaces != Some(true) {
-        for (path, field) in &pod.host_namespaces {
-            out.push(Problem::new(path.clone(), format!("{field} is not allowed by project {name:?}")));
-        }
-    }
-    if security.allow_host_path != Some(true) {
-        for (path, v) in &pod.volumes {
-            if v.host_path.is_some() {
-                out.push(Problem::new(
-                    format!("{path}.hostPath"),
-                    format!("hostPath volume {:?} is not allowed by project {name:?}", v.name),
-                ));
-            }
-        }
-    }
+    security::check(pod, spec, &containers, &rules, &mut out);
+    out
 }
 
-/// The rules applied to a rendered pod (by the controller).
-pub fn check_pod_spec(spec: &PodSpec, project: &WorkflowProject) -> Vec<Problem> {
-    let mut view = PodView {
-        service_account: Some((
-            "spec.serviceAccountName".into(),
-            spec.service_account_name.as_deref().unwrap_or("default"),
-        )),
-        ..Default::default()
-    };
-    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
-        view.containers.push((format!("spec.initContainers[{i}]"), c));
+pub(crate) struct Rules<'a> {
+    pub project: &'a WorkflowProject,
+    pub name: &'a str,
+    pub tags: Tags,
+}
+
+impl Rules<'_> {
+    pub fn level(&self) -> SecurityLevel {
+        self.project.spec.security.as_ref().and_then(|s| s.level).unwrap_or_default()
     }
-    for (i, c) in spec.containers.iter().enumerate() {
-        view.containers.push((format!("spec.containers[{i}]"), c));
-    }
-    for (i, v) in spec.volumes.iter().flatten().enumerate() {
-        view.volumes.push((format!("spec.volumes[{i}]"), v));
-    }
-    for (field, on) in [
-        ("hostNetwork", spec.host_network),
-        ("hostPID", spec.host_pid),
-        ("hostIPC", spec.host_ipc),
-    ] {
-        if on == Some(true) {
-            view.host_namespaces.push((format!("spec.{field}"), field));
+
+    fn service_accounts(&self, spec: &PodSpec, out: &mut Vec<Problem>) {
+        let allowed = &self.project.spec.service_accounts;
+        if allowed.is_empty() {
+            return;
+        }
+        // The apiserver copies the legacy `serviceAccount` into
+        // `serviceAccountName` when only it is set: both are checked.
+        let named = [
+            ("spec.serviceAccountName", spec.service_account_name.as_deref()),
+            ("spec.serviceAccount", spec.service_account.as_deref()),
+        ];
+        let mut any = false;
+        for (path, sa) in named {
+            let Some(sa) = sa.filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            any = true;
+            if !self.tags.skips(sa) && !Globs::new(allowed).allows(sa) {
+                out.push(Problem::new(path, self.not_allowed_sa(sa)));
+            }
+        }
+        if !any && !Globs::new(allowed).allows("default") {
+            out.push(Problem::new("spec.serviceAccountName", self.not_allowed_sa("default")));
         }
     }
-    let mut out = Vec::new();
-    check_pod(&view, project, &mut out);
-    out
+
+    fn not_allowed_sa(&self, sa: &str) -> String {
+        format!(
+            "service account {sa:?} is not allowed by project {:?} (allowed: {})",
+            self.name,
+            self.project.spec.service_accounts.join(", ")
+        )
+    }
+
+    fn images(&self, containers: &[ContainerView], out: &mut Vec<Problem>) {
+        let list = &self.project.spec.images;
+        if list.is_empty() {
+            return;
+        }
+        let patterns = Patterns::new(list);
+        for c in containers {
+            let raw = c.image.unwrap_or_default();
+            if self.tags.skips(raw) {
+                continue;
+            }
+            let path = format!("{}.image", c.path);
+            match image::parse(raw) {
+                Ok(img) if patterns.allows(&img) => {}
+                Ok(img) => {
+                    let full = img.to_string();
+                    let read_as = if full == raw {
+                        String::new()
+                    } else {
+                        format!("; read as {full}")
+                    };
+                    out.push(Problem::new(
+                        path,
+                        format!(
+                            "image {raw:?} is not allowed by project {:?} (allowed: {}{read_as})",
+                            self.name,
+                            list.join(", ")
+                        ),
+                    ))
+                }
+                Err(why) => out.push(Problem::new(
+                    path,
+                    format!(
+                        "image {raw:?} is not a valid image reference ({why}), so project {:?} cannot allow it",
+                        self.name
+                    ),
+                )),
+            }
+        }
+    }
+
+    fn resources(&self, containers: &[ContainerView], out: &mut Vec<Problem>) {
+        let spec = &self.project.spec;
+        for c in containers {
+            let limits = c.resources.and_then(|r| r.limits.as_ref());
+            for resource in &spec.required_limits {
+                if !limits.is_some_and(|l| l.contains_key(resource)) {
+                    out.push(Problem::new(
+                        format!("{}.resources.limits", c.path),
+                        format!("a {resource} limit is required by project {:?}", self.name),
+                    ));
+                }
+            }
+            for (resource, max) in &spec.max_limits {
+                let Ok(ceiling) = quantity::parse(&max.0) else { continue };
+                let asked = [
+                    ("limits", limits.and_then(|l| l.get(resource))),
+                    ("requests", c.resources.and_then(|r| r.requests.as_ref()).and_then(|r| r.get(resource))),
+                ];
+                for (kind, value) in asked {
+                    let Some(value) = value.filter(|v| !self.tags.skips(&v.0)) else {
+                        continue;
+                    };
+                    let path = format!("{}.resources.{kind}.{resource}", c.path);
+                    match quantity::parse(&value.0) {
+                        Ok(v) if v <= ceiling => {}
+                        Ok(_) => out.push(Problem::new(
+                            path,
+                            format!("{} is more than project {:?} allows ({})", value.0, self.name, max.0),
+                        )),
+                        Err(why) => out.push(Problem::new(path, why)),
+                    }
+                }
+            }
+        }
+    }
 }

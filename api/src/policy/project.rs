@@ -40,6 +40,16 @@ pub fn validate_project(p: &WorkflowProject) -> Vec<Problem> {
             ));
         }
     }
+    for (i, pattern) in s.images.iter().enumerate().filter(|(_, p)| !p.contains(char::is_whitespace)) {
+        if let Err(why) = crate::image::Pattern::parse(pattern.strip_prefix('!').unwrap_or(pattern)) {
+            out.push(Problem::new(format!("spec.images[{i}]"), format!("{pattern:?}: {why}")));
+        }
+    }
+    for (resource, max) in &s.max_limits {
+        if let Err(why) = crate::quantity::parse(&max.0) {
+            out.push(Problem::new(format!("spec.maxLimits.{resource}"), why));
+        }
+    }
     for (i, t) in s.template_types.iter().enumerate() {
         if !TEMPLATE_TYPES.contains(&t.as_str()) {
             out.push(Problem::new(

@@ -56,8 +56,66 @@ pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
 /// request) may get new parameter values in the same update.
 fn retrying(old: &Value, new: &Value) -> bool {
     let failed = matches!(old.pointer("/status/phase").and_then(Value::as_str), Some("Failed" | "Error"));
-    let request = |v: &Value| v.pointer("/metadata/annotations").and_then(|a| a.get(crate::labels::RETRY)).cloned();
-    failed && request(new).is_some() && request(new) != request(old)
+    let (before, after) = (annotation(old, crate::labels::RETRY), annotation(new, crate::labels::RETRY));
+    failed && after.is_some() && after != before
+}
+
+fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.pointer("/metadata/annotations").and_then(|a| a.get(key))
+}
+
+/// What an update does that makes the workflow run more or differently:
+/// only a project's submitters may do these. Suspending, stopping,
+/// terminating and shortening the deadline only ever run less.
+pub fn escalations(old: &Value, new: &Value) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let spec = |v: &Value, k: &str| v.get("spec").and_then(|s| s.get(k)).filter(|x| !x.is_null()).cloned();
+    if spec(old, "suspend") == Some(Value::Bool(true)) && spec(new, "suspend") != Some(Value::Bool(true)) {
+        out.push("resuming it (spec.suspend)");
+    }
+    for (key, what) in [
+        (crate::labels::RESUME, "resuming it"),
+        (crate::labels::RETRY, "retrying it"),
+    ] {
+        let after = annotation(new, key);
+        if after.is_some() && after != annotation(old, key) {
+            out.push(what);
+        }
+    }
+    if spec(old, "arguments") != spec(new, "arguments") {
+        out.push("changing its parameters");
+    }
+    if spec(old, "shutdown").is_some() && spec(new, "shutdown").is_none() {
+        out.push("removing spec.shutdown");
+    }
+    let ads = |v: &Value| spec(v, "activeDeadlineSeconds").and_then(|d| d.as_i64());
+    match (ads(old), ads(new)) {
+        (Some(_), None) => out.push("removing spec.activeDeadlineSeconds"),
+        (Some(a), Some(b)) if b > a => out.push("raising spec.activeDeadlineSeconds"),
+        (None, Some(_)) | (None, None) | (Some(_), Some(_)) => {}
+    }
+    out
+}
+
+/// Spec fields the project sets by default that the update removes: the
+/// default would silently stop applying (a TTL, say), so it is refused.
+pub fn removed_defaults(old: &Value, new: &Value, project: &crate::WorkflowProject) -> Vec<Problem> {
+    let name = project.metadata.name.as_deref().unwrap_or_default();
+    let Some(defaults) = project.spec.workflow_defaults.as_ref().and_then(|d| d.get("spec")).and_then(Value::as_object)
+    else {
+        return vec![];
+    };
+    let present = |v: &Value, k: &str| v.get("spec").and_then(|s| s.get(k)).is_some_and(|x| !x.is_null());
+    defaults
+        .keys()
+        .filter(|k| present(old, k) && !present(new, k))
+        .map(|k| {
+            Problem::new(
+                format!("spec.{k}"),
+                format!("cannot be removed: project {name:?} gives every workflow one (change it instead)"),
+            )
+        })
+        .collect()
 }
 
 fn describe(v: Option<&Value>) -> String {
@@ -86,6 +144,30 @@ mod tests {
             ["metadata.labels[\"workflows.argoproj.io/project\"]", "spec.entrypoint"],
             "suspend may be removed"
         );
+    }
+
+    #[test]
+    fn escalations_are_what_runs_more() {
+        let old = json!({"metadata": {}, "spec": {"suspend": true, "activeDeadlineSeconds": 60, "shutdown": "Stop"}});
+        let new = json!({"metadata": {"annotations": {"workflows.argoproj.io/resume": "t", "workflows.argoproj.io/retry": "{}"}},
+            "spec": {"suspend": false, "activeDeadlineSeconds": 120, "arguments": {"parameters": []}}});
+        assert_eq!(
+            escalations(&old, &new),
+            [
+                "resuming it (spec.suspend)",
+                "resuming it",
+                "retrying it",
+                "changing its parameters",
+                "removing spec.shutdown",
+                "raising spec.activeDeadlineSeconds"
+            ]
+        );
+        let calmer =
+            json!({"metadata": {}, "spec": {"suspend": true, "activeDeadlineSeconds": 30, "shutdown": "Terminate"}});
+        assert!(escalations(&old, &calmer).is_empty(), "{:?}", escalations(&old, &calmer));
+        let removed =
+            json!({"metadata": {}, "spec": {"suspend": true, "activeDeadlineSeconds": null, "shutdown": "Stop"}});
+        assert_eq!(escalations(&old, &removed), ["removing spec.activeDeadlineSeconds"]);
     }
 
     #[test]

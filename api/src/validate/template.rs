@@ -9,6 +9,7 @@ use super::names::{check_name, check_parameter_name};
 use super::variables::{self, Names};
 use crate::Problem;
 use crate::depends::Depends;
+use crate::limits::{MAX_LOOP_ITEMS, MAX_PARAMETER_BYTES};
 use crate::workflow::{Arguments, DagTask, Loop, Parameter, RetryStrategy, Template, WorkflowSpec, WorkflowStep};
 
 pub(crate) struct Ctx<'a> {
@@ -123,6 +124,20 @@ pub(crate) fn check_parameter(path: &str, param: &Parameter, p: &mut Vec<Problem
     if let Err(e) = check_parameter_name(&param.name) {
         p.push(Problem::new(format!("{path}.name"), e));
     }
+    for (field, v) in [("value", &param.value), ("default", &param.default)] {
+        if let Some(v) = v
+            && v.as_str().len() > MAX_PARAMETER_BYTES
+        {
+            p.push(Problem::new(
+                format!("{path}.{field}"),
+                format!(
+                    "{} bytes, more than the limit of {} per parameter",
+                    v.as_str().len(),
+                    crate::limits::bytes(MAX_PARAMETER_BYTES)
+                ),
+            ));
+        }
+    }
     if param.value_from.is_some() {
         p.push(Problem::new(
             format!("{path}.valueFrom"),
@@ -219,6 +234,7 @@ fn check_duration(path: &str, d: &str, p: &mut Vec<Problem>) {
 struct Call<'a> {
     path: String,
     name: &'a str,
+    when: Option<&'a str>,
     template: Option<&'a str>,
     inline: Option<&'a Template>,
     arguments: Option<&'a Arguments>,
@@ -259,6 +275,11 @@ fn check_call(call: &Call, ctx: &Ctx, p: &mut Vec<Problem>) {
         p.push(Problem::new(format!("{path}.onExit"), format!("template {on_exit:?} does not exist")));
     }
     check_loop(path, call.looping, p);
+    if let Some(w) = call.when
+        && let Err(e) = crate::when::check_shape(w)
+    {
+        p.push(Problem::new(format!("{path}.when"), e));
+    }
     if let Some(args) = call.arguments {
         for (i, param) in args.parameters.iter().enumerate() {
             let ppath = format!("{path}.arguments.parameters[{i}]");
@@ -287,6 +308,38 @@ fn check_arguments_supplied(path: &str, args: Option<&Arguments>, callee: &Templ
 }
 
 fn check_loop(path: &str, l: &Loop, p: &mut Vec<Problem>) {
+    let too_many = |field: &str, n: usize| {
+        Problem::new(format!("{path}.{field}"), format!("{n} items, more than the limit of {MAX_LOOP_ITEMS} per loop"))
+    };
+    if let Some(items) = &l.with_items
+        && items.len() > MAX_LOOP_ITEMS
+    {
+        p.push(too_many("withItems", items.len()));
+    }
+    if let Some(Ok(serde_json::Value::Array(items))) =
+        l.with_param.as_deref().filter(|s| !is_tag(s)).map(serde_json::from_str::<serde_json::Value>)
+        && items.len() > MAX_LOOP_ITEMS
+    {
+        p.push(too_many("withParam", items.len()));
+    }
+    if let Some(seq) = &l.with_sequence {
+        let literal = |v: &Option<IntOrString>| match v.as_ref()? {
+            IntOrString::Int(i) => Some(i64::from(*i)),
+            IntOrString::String(s) => s.trim().parse::<i64>().ok(),
+        };
+        let start = literal(&seq.start).unwrap_or(0);
+        let n = match (literal(&seq.count), literal(&seq.end)) {
+            (Some(c), _) => c.unsigned_abs(),
+            (None, Some(e)) => e.abs_diff(start).saturating_add(1),
+            _ => 0,
+        };
+        if n > MAX_LOOP_ITEMS as u64 {
+            p.push(Problem::new(
+                format!("{path}.withSequence"),
+                format!("{n} items, more than the limit of {MAX_LOOP_ITEMS} per loop"),
+            ));
+        }
+    }
     let set = [
         l.with_items.is_some(),
         l.with_param.is_some(),
@@ -338,6 +391,7 @@ fn check_steps(path: &str, groups: &[Vec<WorkflowStep>], ctx: &Ctx, names: &mut 
                 &Call {
                     path: spath,
                     name: &step.name,
+                    when: step.when.as_deref(),
                     template: step.template.as_deref(),
                     inline: step.inline.as_deref(),
                     arguments: step.arguments.as_ref(),
@@ -372,6 +426,7 @@ fn check_dag(path: &str, dag: &crate::workflow::DagTemplate, ctx: &Ctx, names: &
             &Call {
                 path: tpath.clone(),
                 name: &task.name,
+                when: task.when.as_deref(),
                 template: task.template.as_deref(),
                 inline: task.inline.as_deref(),
                 arguments: task.arguments.as_ref(),
@@ -428,44 +483,47 @@ fn task_dependencies(path: &str, task: &DagTask, index: &BTreeMap<&str, usize>, 
     deps
 }
 
+/// A dependency cycle, if there is one. A loop with an explicit stack:
+/// a chain of thousands of tasks must not overflow the webhook's stack.
 fn find_cycle(edges: &BTreeMap<&str, Vec<String>>) -> Option<Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         Active,
         Done,
     }
-    fn visit<'a>(
-        n: &'a str,
-        edges: &'a BTreeMap<&str, Vec<String>>,
-        marks: &mut BTreeMap<&'a str, Mark>,
-        stack: &mut Vec<&'a str>,
-    ) -> Option<Vec<String>> {
-        match marks.get(n) {
-            Some(Mark::Done) => return None,
-            Some(Mark::Active) => {
-                let start = stack.iter().position(|s| *s == n).unwrap_or(0);
-                let mut cycle: Vec<String> = stack[start..].iter().map(|s| s.to_string()).collect();
-                cycle.push(n.to_owned());
-                return Some(cycle);
-            }
-            None => {}
+    let mut marks: BTreeMap<&str, Mark> = BTreeMap::new();
+    for start in edges.keys() {
+        if marks.contains_key(start) {
+            continue;
         }
-        marks.insert(n, Mark::Active);
-        stack.push(n);
-        for d in edges.get(n).into_iter().flatten() {
-            if let Some(c) = visit(d, edges, marks, stack) {
-                return Some(c);
+        // (task, index of the next dependency to visit)
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+        marks.insert(start, Mark::Active);
+        while let Some((n, next)) = stack.last_mut() {
+            let deps = edges.get(*n).map(Vec::as_slice).unwrap_or_default();
+            let Some(d) = deps.get(*next) else {
+                marks.insert(n, Mark::Done);
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let d = d.as_str();
+            match marks.get(d) {
+                Some(Mark::Done) => {}
+                Some(Mark::Active) => {
+                    let from = stack.iter().position(|(s, _)| *s == d).unwrap_or(0);
+                    let mut cycle: Vec<String> = stack[from..].iter().map(|(s, _)| s.to_string()).collect();
+                    cycle.push(d.to_owned());
+                    return Some(cycle);
+                }
+                None => {
+                    let Some((key, _)) = edges.get_key_value(d) else {
+                        continue;
+                    };
+                    marks.insert(key, Mark::Active);
+                    stack.push((key, 0));
+                }
             }
-        }
-        stack.pop();
-        marks.insert(n, Mark::Done);
-        None
-    }
-    let mut marks = BTreeMap::new();
-    for n in edges.keys() {
-        let mut stack = Vec::new();
-        if let Some(c) = visit(n, edges, &mut marks, &mut stack) {
-            return Some(c);
         }
     }
     None

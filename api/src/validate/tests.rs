@@ -125,3 +125,44 @@ fn retry_loop_and_required_arguments() {
         ]
     );
 }
+
+#[test]
+fn what_would_exhaust_the_controller_is_refused_up_front() {
+    let big = "x".repeat(crate::limits::MAX_PARAMETER_BYTES + 1);
+    let items: Vec<u32> = (0..10_001).collect();
+    let deep_when = format!("{}a == a{}", "(".repeat(100), ")".repeat(100));
+    let p = problems(
+        json!({"entrypoint": "s", "arguments": {"parameters": [{"name": "big", "value": big}]}, "templates": [
+        {"name": "s", "steps": [[
+            {"name": "a", "template": "echo", "withItems": items},
+            {"name": "b", "template": "echo", "withSequence": {"count": "1125899906842624"}},
+            {"name": "c", "template": "echo", "withSequence": {"start": "-9223372036854775808", "end": "9223372036854775807"}},
+            {"name": "d", "template": "echo", "when": deep_when}]]},
+        echo()]}),
+    );
+    let expected = [
+        "spec.arguments.parameters[0].value: 262145 bytes, more than the limit of 256 KiB per parameter",
+        "spec.templates[0].steps[0][0].withItems: 10001 items, more than the limit of 10000 per loop",
+        "spec.templates[0].steps[0][1].withSequence: 1125899906842624 items, more than the limit of 10000 per loop",
+        "spec.templates[0].steps[0][2].withSequence: 18446744073709551615 items, more than the limit of 10000 per loop",
+        "spec.templates[0].steps[0][3].when: parentheses nested more than 64 levels deep",
+    ];
+    for e in expected {
+        assert!(p.iter().any(|x| x == e), "missing {e:?} in {p:#?}");
+    }
+}
+
+#[test]
+fn a_cycle_in_a_long_chain_is_found_without_recursion() {
+    let mut tasks = vec![json!({"name": "t0", "template": "echo", "depends": "t19999"})];
+    for i in 1..20_000 {
+        tasks.push(json!({"name": format!("t{i}"), "template": "echo", "depends": format!("t{}", i - 1)}));
+    }
+    let p = problems(json!({"entrypoint": "d", "templates": [{"name": "d", "dag": {"tasks": tasks}}, echo()]}));
+    assert_eq!(p.len(), 1, "{:?}", &p[..p.len().min(3)]);
+    assert!(
+        p[0].starts_with("spec.templates[0].dag.tasks: dependency cycle: t0 -> t19999 -> t19998"),
+        "{}",
+        &p[0][..200]
+    );
+}

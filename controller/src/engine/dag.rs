@@ -21,7 +21,11 @@ struct Dag<'t> {
     /// The parsed condition of each task that has dependencies, and whether
     /// it came from `dependencies` (whose bare names honour continueOn).
     conditions: BTreeMap<&'t str, (Depends, bool)>,
-    visited: HashSet<String>,
+    /// The tasks each condition names, worked out once.
+    deps: BTreeMap<&'t str, Vec<String>>,
+    /// Tasks some condition asks about by a non-success result: their
+    /// failure is expected, not a reason to stop under failFast.
+    expected_outcomes: BTreeSet<String>,
     scope: Scope,
     child_opts: Opts,
     /// Set once a task failed unexpectedly under failFast.
@@ -33,11 +37,34 @@ impl Dag<'_> {
         format!("{}.{task}", self.name)
     }
 
-    fn deps(&self, task: &str) -> Vec<String> {
-        self.conditions
-            .get(task)
-            .map(|(c, _)| c.tasks().into_iter().map(str::to_owned).collect())
-            .unwrap_or_default()
+    fn deps(&self, task: &str) -> &[String] {
+        self.deps.get(task).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// `targets` and everything they depend on, dependencies first. A loop
+    /// rather than recursion: a chain of thousands of tasks is fine.
+    fn order(&self, targets: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut entered = HashSet::new();
+        for t in targets {
+            let mut stack = vec![(t.clone(), false)];
+            while let Some((task, expanded)) = stack.pop() {
+                if expanded {
+                    out.push(task);
+                    continue;
+                }
+                if !entered.insert(task.clone()) {
+                    continue;
+                }
+                stack.push((task.clone(), true));
+                for d in self.deps(&task).iter().rev() {
+                    if !entered.contains(d) {
+                        stack.push((d.clone(), false));
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -91,17 +118,30 @@ impl Ctx<'_> {
                 }
             }
         }
+        let deps = conditions
+            .iter()
+            .map(|(t, (c, _))| (*t, c.tasks().into_iter().map(str::to_owned).collect()))
+            .collect();
+        let expected_outcomes = spec
+            .tasks
+            .iter()
+            .map(|t| &t.name)
+            .filter(|t| conditions.values().any(|(c, _)| mentions_outcome(c, t)))
+            .cloned()
+            .collect();
         let mut dag = Dag {
             name: name.to_owned(),
             id: id.clone(),
             tasks: spec.tasks.iter().map(|t| (t.name.as_str(), t)).collect(),
             conditions,
-            visited: HashSet::new(),
+            deps,
+            expected_outcomes,
             scope,
             child_opts: Opts {
                 boundary: Some(id.clone()),
                 boundary_limit: tmpl.parallelism,
                 on_exit: opts.on_exit,
+                depth: opts.depth + 1,
                 ..Opts::default()
             },
             halted: None,
@@ -126,8 +166,8 @@ impl Ctx<'_> {
         if fail_fast {
             dag.halted = self.unexpected_failure(&dag);
         }
-        for t in &targets {
-            self.dag_task(&mut dag, t);
+        for t in dag.order(&targets) {
+            self.dag_task(&mut dag, &t);
         }
         if fail_fast && dag.halted.is_none() {
             dag.halted = self.unexpected_failure(&dag);
@@ -163,34 +203,30 @@ impl Ctx<'_> {
                 .continue_on
                 .as_ref()
                 .is_some_and(|c| (phase == Phase::Failed && c.failed()) || (phase == Phase::Error && c.error()));
-            let expected = dag.conditions.values().any(|(c, _)| mentions_outcome(c, name));
-            if !continues && !expected {
+            if !continues && !dag.expected_outcomes.contains(*name) {
                 return Some((phase, format!("task '{}' failed", dag.node_name(name))));
             }
         }
         None
     }
 
+    /// One task, its dependencies already handled in this pass.
     fn dag_task(&mut self, dag: &mut Dag, task_name: &str) {
-        if !dag.visited.insert(task_name.to_owned()) {
-            return;
-        }
         let Some(task) = dag.tasks.get(task_name).copied() else {
             return;
         };
         let node_name = dag.node_name(task_name);
         let tid = self.id(&node_name);
+        if !self.nodes.contains_key(&tid) && !self.room_for_nodes() {
+            return;
+        }
         if self.fulfilled(&tid) {
             if let Some(on_exit) = task.on_exit.as_deref() {
                 self.task_exit_handler(dag, &tid, on_exit);
             }
             return;
         }
-        let deps = dag.deps(task_name);
-        for d in &deps {
-            self.dag_task(dag, d);
-        }
-        if !deps.iter().all(|d| self.task_done(dag, d)) {
+        if !dag.deps(task_name).iter().all(|d| self.task_done(dag, d)) {
             return;
         }
         let exists = self.nodes.contains_key(&tid);
@@ -218,7 +254,7 @@ impl Ctx<'_> {
             }
         }
         let mut scope = dag.scope.clone();
-        for a in self.ancestors(dag, task_name) {
+        for a in self.referenced_ancestors(dag, task) {
             let aid = self.id(&dag.node_name(&a));
             scope.extend(&self.node_scope("tasks", &a, &aid));
         }
@@ -261,7 +297,11 @@ impl Ctx<'_> {
                 let cid = self.skipped_node(&node_name, "Skipped, empty params".into(), &opts);
                 self.connect(dag, task_name, &cid);
             }
-            Ok(Some(items)) => self.run_task_group(dag, &task, &node_name, task_name, &scope, &items),
+            Ok(Some(items)) => {
+                let mut bare = task;
+                bare.looping = Default::default();
+                self.run_task_group(dag, &bare, &node_name, task_name, &scope, &items)
+            }
         }
     }
 
@@ -292,6 +332,10 @@ impl Ctx<'_> {
         let mut failed = None;
         for (i, item) in items.iter().enumerate() {
             let child = loops::item_name(node_name, i, item);
+            if !self.nodes.contains_key(&self.id(&child)) && !self.room_for_nodes() {
+                done = false;
+                break;
+            }
             let mut item_scope = scope.clone();
             item_scope.extend(&loops::item_scope(item));
             let expanded = match vars::replace_in(task, &item_scope, Mode::Partial) {
@@ -391,7 +435,7 @@ impl Ctx<'_> {
             return;
         }
         for d in deps {
-            let did = self.id(&dag.node_name(&d));
+            let did = self.id(&dag.node_name(d));
             for out in self.outbound(&did) {
                 self.add_child(&out, child);
             }
@@ -444,14 +488,32 @@ impl Ctx<'_> {
         }
     }
 
-    /// Every task `task` transitively depends on.
-    fn ancestors(&self, dag: &Dag, task: &str) -> BTreeSet<String> {
+    /// The tasks `task` names in `{{tasks.X...}}` that it transitively
+    /// depends on (the only ones whose values it may use). Only tasks with
+    /// such references pay for the walk.
+    fn referenced_ancestors(&self, dag: &Dag, task: &DagTask) -> BTreeSet<String> {
+        let mut wanted = BTreeSet::new();
+        if let Ok(v) = serde_json::to_value(task) {
+            collect_task_refs(&v, &mut wanted);
+        }
+        wanted.retain(|w| dag.tasks.contains_key(w.as_str()));
         let mut out = BTreeSet::new();
-        let mut stack = dag.deps(task);
+        if wanted.is_empty() {
+            return out;
+        }
+        let mut seen = HashSet::new();
+        let mut stack: Vec<&str> = dag.deps(&task.name).iter().map(String::as_str).collect();
         while let Some(t) = stack.pop() {
-            if out.insert(t.clone()) {
-                stack.extend(dag.deps(&t));
+            if !seen.insert(t) {
+                continue;
             }
+            if wanted.contains(t) {
+                out.insert(t.to_owned());
+                if out.len() == wanted.len() {
+                    break;
+                }
+            }
+            stack.extend(dag.deps(t).iter().map(String::as_str));
         }
         out
     }
@@ -546,9 +608,25 @@ impl Ctx<'_> {
     }
 }
 
+/// The X of every `{{tasks.X...}}` in the strings of `v`.
+fn collect_task_refs(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::String(s) if s.contains("{{") => {
+            for tag in vars::tags(s).unwrap_or_default() {
+                if let Some(name) = tag.strip_prefix("tasks.").and_then(|rest| rest.split('.').next()) {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_task_refs(i, out)),
+        serde_json::Value::Object(m) => m.values().for_each(|i| collect_task_refs(i, out)),
+        _ => {}
+    }
+}
+
 /// Tasks no other task depends on.
 fn leaf_tasks(dag: &Dag) -> Vec<String> {
-    let used: BTreeSet<String> = dag.tasks.keys().flat_map(|t| dag.deps(t)).collect();
+    let used: BTreeSet<&str> = dag.tasks.keys().flat_map(|t| dag.deps(t)).map(String::as_str).collect();
     dag.tasks.keys().filter(|t| !used.contains(**t)).map(|t| t.to_string()).collect()
 }
 
@@ -564,6 +642,6 @@ fn mentions_outcome(c: &Depends, task: &str) -> bool {
         }
         // `!A` is satisfied exactly when A did not succeed.
         Depends::Not(e) => e.tasks().contains(task),
-        Depends::And(a, b) | Depends::Or(a, b) => mentions_outcome(a, task) || mentions_outcome(b, task),
+        Depends::And(terms) | Depends::Or(terms) => terms.iter().any(|t| mentions_outcome(t, task)),
     }
 }

@@ -2,6 +2,7 @@
 //! wrapping it in a retry when it has a strategy, and dispatching on its
 //! kind. Every call is idempotent: a fulfilled node is returned as is.
 
+use argo_api::limits::{MAX_DEPTH, MAX_PARAMETER_BYTES};
 use argo_api::vars::{self, Mode, Scope};
 use argo_api::workflow::{Arguments, NodeType, Parameter, Phase, Template, TemplateKind};
 
@@ -22,6 +23,8 @@ pub(crate) struct Opts {
     pub display: String,
     /// Extra variables such as `steps.name`.
     pub local: Scope,
+    /// How many steps/DAG templates enclose this node.
+    pub depth: usize,
 }
 
 /// The template a step, task or the workflow calls.
@@ -44,11 +47,25 @@ impl Ctx<'_> {
     /// Runs `call` at node `name`; returns the node's id once it exists.
     /// `None` means it could not start yet (parallelism, suspension).
     pub fn execute(&mut self, name: &str, call: Call, args: Option<&Arguments>, opts: &Opts) -> Option<String> {
+        // Templates nest up to MAX_DEPTH deep and each level takes a few
+        // frames: the stack grows on the heap rather than overflow.
+        stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || self.execute_here(name, call, args, opts))
+    }
+
+    fn execute_here(&mut self, name: &str, call: Call, args: Option<&Arguments>, opts: &Opts) -> Option<String> {
         let id = self.id(name);
         if self.fulfilled(&id) {
             return Some(id);
         }
         let exists = self.nodes.contains_key(&id);
+        if opts.depth > MAX_DEPTH {
+            let msg =
+                format!("templates nested more than {MAX_DEPTH} levels deep (a template calling itself without end?)");
+            return Some(self.failed_node(name, NodeType::Skipped, None, Phase::Error, msg, opts));
+        }
+        if !exists && !self.room_for_nodes() {
+            return None;
+        }
         let (tmpl, tname) = match self.resolve(call) {
             Ok(t) => t,
             Err(msg) => {
@@ -114,24 +131,13 @@ impl Ctx<'_> {
 
     /// The template to run, with the workflow's `templateDefaults` under it.
     fn resolve(&mut self, call: Call) -> Result<(Template, Option<String>), String> {
-        let (tmpl, name) = match call {
+        match call {
             Call::Named(n) => match self.templates.get(n) {
-                Some(t) => ((*t).clone(), Some(n.to_owned())),
-                None => return Err(format!("template {n:?} not found")),
+                Some(t) => Ok((argo_api::pod::with_defaults(t, self.spec), Some(n.to_owned()))),
+                None => Err(format!("template {n:?} not found")),
             },
-            Call::Inline(t) => (t.clone(), None),
-        };
-        Ok((self.with_defaults(tmpl), name))
-    }
-
-    fn with_defaults(&self, tmpl: Template) -> Template {
-        let Some(defaults) = &self.spec.template_defaults else {
-            return tmpl;
-        };
-        let mut base = serde_json::to_value(defaults.as_ref()).expect("templates serialize");
-        let over = serde_json::to_value(&tmpl).expect("templates serialize");
-        argo_api::json::merge(&mut base, &over);
-        serde_json::from_value(base).unwrap_or(tmpl)
+            Call::Inline(t) => Ok((argo_api::pod::with_defaults(t, self.spec), None)),
+        }
     }
 
     /// Is the enclosing template's parallelism used up?
@@ -198,6 +204,14 @@ pub(crate) fn bind_inputs(
             return Err(format!("inputs.parameters.{} was not supplied", input.name));
         };
         let value = vars::replace(value.as_str(), globals, Mode::Strict).map_err(|e| e.to_string())?;
+        if value.len() > MAX_PARAMETER_BYTES {
+            return Err(format!(
+                "inputs.parameters.{} is {} bytes, more than the limit of {} per parameter",
+                input.name,
+                value.len(),
+                argo_api::limits::bytes(MAX_PARAMETER_BYTES)
+            ));
+        }
         if let Some(allowed) = &input.enum_
             && !allowed.iter().any(|a| a.as_str() == value)
         {

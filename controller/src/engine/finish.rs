@@ -34,7 +34,8 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         pods: input.pods,
         now: input.now,
         create_errors: input.create_errors,
-        project: input.project,
+        projects: input.projects,
+        limits: input.limits,
         nodes: old.nodes.clone(),
         actions: vec![],
         requeue: None,
@@ -43,6 +44,8 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         active_pods: 0,
         active_children: HashMap::new(),
         resume_at: wf.metadata.annotations.as_ref().and_then(|a| a.get(labels::RESUME)).and_then(|t| t.parse().ok()),
+        pod_level: std::cell::OnceCell::new(),
+        over_limit: None,
     };
     let all: Vec<NodeStatus> = ctx.nodes.values().cloned().collect();
     for n in &all {
@@ -71,7 +74,9 @@ pub(crate) fn reconcile(input: &Input) -> Output {
     let entry = spec.entrypoint.clone().unwrap_or_default();
     let main = ctx.execute(name, Call::Named(&entry), spec.arguments.as_ref(), &opts);
     let main_node = main.as_ref().and_then(|id| ctx.nodes.get(id)).cloned();
-    if let Some(main) = main_node.filter(|n| n.phase.is_completed()) {
+    if let Some(why) = ctx.over_limit.clone() {
+        stop_everything(&mut ctx, &mut status, why);
+    } else if let Some(main) = main_node.filter(|n| n.phase.is_completed()) {
         conclude(&mut ctx, &mut status, &main, started);
     }
     status.nodes = std::mem::take(&mut ctx.nodes);
@@ -85,8 +90,105 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         labels: BTreeMap::new(),
     };
     collect_pods(input, &mut out);
+    let budget = status_budget(input);
+    if let Some(size) = too_large(&out.status, budget) {
+        return status_too_large(input, old, size, budget);
+    }
     out.labels = phase_labels(out.status.phase);
     out
+}
+
+/// The workflow outgrew a limit: every unfinished node fails, every pod
+/// stops, and the workflow ends in Error saying which limit.
+fn stop_everything(ctx: &mut Ctx, status: &mut WorkflowStatus, why: String) {
+    let unfinished: Vec<(String, Option<String>)> = ctx
+        .nodes
+        .values()
+        .filter(|n| !n.phase.is_completed())
+        .map(|n| (n.id.clone(), n.pod_name.clone()))
+        .collect();
+    for (id, pod) in unfinished {
+        ctx.set_phase(&id, Phase::Failed, Some(format!("stopped: {why}")));
+        if let Some(name) = pod {
+            ctx.actions.push(Action::DeletePod { name });
+        }
+    }
+    status.phase = Some(Phase::Error);
+    status.message = Some(why.clone());
+    status.finished_at = Some(ctx.now.into());
+    ctx.actions.push(Action::Event {
+        warning: true,
+        reason: "WorkflowError",
+        message: format!("Workflow error: {why}"),
+    });
+}
+
+/// What the status may take: what the spec and metadata leave of the
+/// object size etcd accepts.
+fn status_budget(input: &Input) -> usize {
+    let wf = input.workflow;
+    let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
+    input.limits.object_bytes.saturating_sub(taken)
+}
+
+/// The size of the status as JSON when it is over the limit.
+fn too_large(status: &WorkflowStatus, limit: usize) -> Option<usize> {
+    json_size(status, limit).err()
+}
+
+/// The size of `v` as JSON, or Err(bytes so far) once past `limit`.
+fn json_size<T: serde::Serialize>(v: &T, limit: usize) -> Result<usize, usize> {
+    struct Count(usize, usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            if self.0 > self.1 {
+                // Stop serializing: the answer is known.
+                return Err(std::io::Error::other("over"));
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0, limit);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => Ok(count.0),
+        Err(_) => Err(count.0),
+    }
+}
+
+/// A status too large to store: the last stored one is kept, with the
+/// workflow failed and its pods stopped.
+fn status_too_large(input: &Input, mut status: WorkflowStatus, size: usize, budget: usize) -> Output {
+    let why = format!(
+        "the workflow's status grew past {} KiB, what is left for it of the {} a stored workflow may take (too many nodes or too large parameters)",
+        budget / 1024,
+        argo_api::limits::bytes(input.limits.object_bytes)
+    );
+    let mut actions = vec![Action::Event {
+        warning: true,
+        reason: "WorkflowError",
+        message: format!("Workflow error: {why} (at least {size} bytes)"),
+    }];
+    for n in status.nodes.values_mut().filter(|n| !n.phase.is_completed()) {
+        n.phase = Phase::Failed;
+        n.message = Some(format!("stopped: {why}"));
+        n.finished_at = Some(input.now.into());
+        if let Some(pod) = &n.pod_name {
+            actions.push(Action::DeletePod { name: pod.clone() });
+        }
+    }
+    status.phase = Some(Phase::Error);
+    status.message = Some(why);
+    status.finished_at = Some(input.now.into());
+    Output {
+        labels: phase_labels(status.phase),
+        status,
+        actions,
+        requeue_after: None,
+    }
 }
 
 impl Ctx<'_> {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use argo_api::duration;
 use argo_api::names;
+use argo_api::policy;
 use argo_api::vars::{self, Mode, Scope};
 use argo_api::workflow::{Inputs, NodeType, Outputs, Parameter, Phase, Template};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
@@ -131,16 +132,24 @@ impl Ctx<'_> {
         false
     }
 
-    /// Why the project refuses this pod as rendered, if it does.
-    fn refused_by_project(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
-        let (project, spec) = (self.project?, pod.spec.as_ref()?);
-        let problems = argo_api::policy::check_pod_spec(spec, project);
-        if problems.is_empty() {
+    /// Why this pod, as rendered, may not be created: the same decision
+    /// admission makes, on the final values.
+    fn refused_by_project(&self, pod: &Pod) -> Option<String> {
+        let namespace = self.wf.metadata.namespace.as_deref().unwrap_or_default();
+        let decision = policy::decide(&policy::Request {
+            subject: policy::Subject::Pod(pod),
+            namespace,
+            user: None,
+            projects: self.projects,
+        });
+        if decision.allowed() {
             return None;
         }
-        let name = project.metadata.name.as_deref().unwrap_or_default();
-        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        Some(format!("pod refused by project {name:?}: {}", list.join("; ")))
+        let list: Vec<String> = decision.problems.iter().map(ToString::to_string).collect();
+        Some(match decision.project {
+            Some(name) => format!("pod refused by project {name:?}: {}", list.join("; ")),
+            None => format!("pod not created: {}", list.join("; ")),
+        })
     }
 
     fn kill(&mut self, id: &str, pod_name: &str, phase: Phase, why: String) {
@@ -167,8 +176,19 @@ impl Ctx<'_> {
                 // idempotent, the name is fixed.
                 let name = node.name.clone();
                 let tname = node.template_name.clone();
-                if let Ok(pod) = self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary) {
-                    self.actions.push(Action::CreatePod(Box::new(pod)));
+                match self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary) {
+                    // Decided again: the projects may have changed since.
+                    Ok(pod) => match self.refused_by_project(&pod) {
+                        None => self.actions.push(Action::CreatePod(Box::new(pod))),
+                        Some(why) => {
+                            self.set_phase(id, Phase::Error, Some(why));
+                            return;
+                        }
+                    },
+                    Err(e) => {
+                        self.set_phase(id, Phase::Error, Some(e));
+                        return;
+                    }
                 }
                 if let Some(e) = failure {
                     self.set_message(id, Some(format!("waiting to create pod: {}", e.message)));

@@ -2,20 +2,32 @@
 //! step or task into one node per item, named `name(i:item)` as upstream
 //! names them, with `{{item}}` and `{{item.field}}` in scope.
 
+use argo_api::limits::MAX_LOOP_ITEMS;
 use argo_api::vars::Scope;
 use argo_api::workflow::{Loop, Sequence};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
-/// The items of a loop (after substitution), or None for no loop.
+/// The items of a loop (after substitution), or None for no loop. More
+/// than `MAX_LOOP_ITEMS` is an error, found before anything is allocated.
 pub(crate) fn items(l: &Loop) -> Result<Option<Vec<Value>>, String> {
+    let too_many = |n: &dyn std::fmt::Display, what: &str| {
+        format!("{what} has {n} items, more than the limit of {MAX_LOOP_ITEMS} per loop")
+    };
     if let Some(items) = &l.with_items {
+        if items.len() > MAX_LOOP_ITEMS {
+            return Err(too_many(&items.len(), "withItems"));
+        }
         return Ok(Some(items.clone()));
     }
     if let Some(param) = &l.with_param {
         return match serde_json::from_str::<Value>(param) {
+            Ok(Value::Array(items)) if items.len() > MAX_LOOP_ITEMS => Err(too_many(&items.len(), "withParam")),
             Ok(Value::Array(items)) => Ok(Some(items)),
-            _ => Err(format!("withParam value could not be parsed as a JSON list: {}", param.trim())),
+            _ => Err(format!(
+                "withParam value could not be parsed as a JSON list: {}",
+                argo_api::text::shorten(param.trim(), 200)
+            )),
         };
     }
     if let Some(seq) = &l.with_sequence {
@@ -27,41 +39,46 @@ pub(crate) fn items(l: &Loop) -> Result<Option<Vec<Value>>, String> {
 fn int(v: &IntOrString, field: &str) -> Result<i64, String> {
     match v {
         IntOrString::Int(n) => Ok(i64::from(*n)),
-        IntOrString::String(s) => {
-            s.trim().parse().map_err(|_| format!("withSequence.{field} must be a number, not {s:?}"))
-        }
+        IntOrString::String(s) => s.trim().parse().map_err(|_| {
+            format!("withSequence.{field} must be a whole number, not {:?}", argo_api::text::shorten(s, 40))
+        }),
     }
 }
 
 fn sequence(seq: &Sequence) -> Result<Vec<Value>, String> {
     let start = seq.start.as_ref().map(|s| int(s, "start")).transpose()?.unwrap_or(0);
-    let numbers: Vec<i64> = match (&seq.count, &seq.end) {
+    let (first, count, step): (i64, u64, i64) = match (&seq.count, &seq.end) {
         (Some(c), None) => {
             let count = int(c, "count")?;
             if count < 0 {
                 return Err(format!("withSequence.count must not be negative, not {count}"));
             }
-            (start..start + count).collect()
+            (start, count.unsigned_abs(), 1)
         }
         (None, Some(e)) => {
             let end = int(e, "end")?;
-            if end >= start {
-                (start..=end).collect()
-            } else {
-                (end..=start).rev().collect()
-            }
+            let span = end.abs_diff(start);
+            (start, span.saturating_add(1), if end >= start { 1 } else { -1 })
         }
         _ => return Err("withSequence needs exactly one of count and end".into()),
     };
-    Ok(numbers
-        .into_iter()
-        .map(|n| {
-            Value::String(match &seq.format {
-                Some(f) => printf(f, n),
-                None => n.to_string(),
-            })
-        })
-        .collect())
+    if count > MAX_LOOP_ITEMS as u64 {
+        return Err(format!("withSequence has {count} items, more than the limit of {MAX_LOOP_ITEMS} per loop"));
+    }
+    // Within the limit, first + step * i cannot overflow unless first is at
+    // the edge of i64: checked all the same.
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..count as i64 {
+        let n = step
+            .checked_mul(i)
+            .and_then(|d| first.checked_add(d))
+            .ok_or_else(|| "withSequence goes past the largest whole number".to_owned())?;
+        out.push(Value::String(match &seq.format {
+            Some(f) => printf(f, n),
+            None => n.to_string(),
+        }));
+    }
+    Ok(out)
 }
 
 /// A printf subset for withSequence formats: `%d`, `%x`, `%X`, `%o`, with
@@ -153,6 +170,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use argo_api::workflow::Loop;
 
     #[test]
     fn names_follow_upstream() {
@@ -179,6 +197,34 @@ mod tests {
         assert_eq!(s(Some(3), None, None, None), ["0", "1", "2"]);
         assert_eq!(s(None, Some(100), Some(102), Some("test%02X")), ["test64", "test65", "test66"]);
         assert_eq!(s(None, Some(5), Some(3), None), ["5", "4", "3"]);
+    }
+
+    #[test]
+    fn sequences_and_lists_are_bounded_before_allocating() {
+        let seq = |count: &str, start: &str| Sequence {
+            count: Some(IntOrString::String(count.into())),
+            start: Some(IntOrString::String(start.into())),
+            end: None,
+            format: None,
+        };
+        let e = sequence(&seq("1125899906842624", "0")).unwrap_err();
+        assert!(e.contains("more than the limit of 10000"), "{e}");
+        let e = sequence(&seq("9223372036854775807", "9223372036854775807")).unwrap_err();
+        assert!(e.contains("more than the limit"), "{e}");
+        let e = sequence(&seq("2", "9223372036854775807")).unwrap_err();
+        assert!(e.contains("largest whole number"), "{e}");
+        let huge_span = Sequence {
+            count: None,
+            start: Some(IntOrString::String("-9223372036854775808".into())),
+            end: Some(IntOrString::String("9223372036854775807".into())),
+            format: None,
+        };
+        assert!(sequence(&huge_span).unwrap_err().contains("more than the limit"));
+        let many = Loop {
+            with_param: Some(serde_json::to_string(&vec![1; 10_001]).unwrap()),
+            ..Loop::default()
+        };
+        assert!(items(&many).unwrap_err().contains("withParam has 10001 items"));
     }
 
     #[test]

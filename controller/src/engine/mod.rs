@@ -9,7 +9,6 @@ mod finish;
 mod leaf;
 mod loops;
 mod nodes;
-mod patch;
 mod pod;
 mod rerun;
 mod retry;
@@ -20,9 +19,11 @@ mod steps;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use argo_api::limits::Limits;
+use argo_api::policy::Projects;
 use argo_api::vars::Scope;
 use argo_api::workflow::{NodeStatus, Phase, Template, WorkflowSpec, WorkflowStatus};
-use argo_api::{Workflow, WorkflowProject, labels};
+use argo_api::{Workflow, labels};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
@@ -35,9 +36,11 @@ pub struct Input<'a> {
     pub now: Timestamp,
     /// Pods whose last create attempt failed (name -> why).
     pub create_errors: &'a BTreeMap<String, CreateError>,
-    /// The workflow's project: every pod is checked against it as
-    /// rendered, since parameters can change what admission saw.
-    pub project: Option<&'a WorkflowProject>,
+    /// The cluster's WorkflowProjects: every pod is decided against the
+    /// project its namespace selects just before it is created, since
+    /// parameters can change what admission saw. No project, no pod.
+    pub projects: &'a Projects,
+    pub limits: Limits,
 }
 
 /// Why the apiserver did not create a pod.
@@ -107,7 +110,8 @@ pub(crate) struct Ctx<'a> {
     pub pods: &'a PodIndex,
     pub now: Timestamp,
     pub create_errors: &'a BTreeMap<String, CreateError>,
-    pub project: Option<&'a WorkflowProject>,
+    pub projects: &'a Projects,
+    pub limits: Limits,
     pub nodes: BTreeMap<String, NodeStatus>,
     pub actions: Vec<Action>,
     pub requeue: Option<Duration>,
@@ -119,6 +123,11 @@ pub(crate) struct Ctx<'a> {
     pub active_children: HashMap<String, i64>,
     /// `kubectl argo resume` time: suspend nodes started before it resume.
     pub resume_at: Option<Timestamp>,
+    /// The workflow's pod-level fields with its globals substituted,
+    /// made once per pass when the first pod is rendered.
+    pub pod_level: std::cell::OnceCell<Result<WorkflowSpec, String>>,
+    /// Set when the workflow outgrew a limit: it fails with this message.
+    pub over_limit: Option<String>,
 }
 
 impl Ctx<'_> {

@@ -35,6 +35,18 @@ impl Ctx<'_> {
         self.phase(id).is_some_and(Phase::is_completed)
     }
 
+    /// False once the workflow has as many nodes as it may have: callers
+    /// create nothing more, and the workflow fails naming the limit.
+    pub fn room_for_nodes(&mut self) -> bool {
+        let max = self.limits.nodes;
+        if self.nodes.len() < max {
+            return true;
+        }
+        self.over_limit
+            .get_or_insert_with(|| format!("the workflow needs more than {max} nodes, the limit per workflow"));
+        false
+    }
+
     /// Creates a node (or returns the existing one's id).
     pub fn init(&mut self, n: NewNode) -> String {
         let id = self.id(n.name);
@@ -125,35 +137,33 @@ impl Ctx<'_> {
     }
 
     /// The leaf nodes whose outcome is this node's outcome (upstream's
-    /// getOutboundNodes): dependents hang off them.
+    /// getOutboundNodes): dependents hang off them. A walk with a seen set,
+    /// so even a status whose links loop cannot make it run forever.
     pub fn outbound(&self, id: &str) -> Vec<String> {
-        let Some(node) = self.nodes.get(id) else {
-            return vec![];
-        };
-        match node.type_ {
-            NodeType::Pod | NodeType::Skipped | NodeType::Suspend => return vec![id.to_owned()],
-            NodeType::TaskGroup if node.children.is_empty() => return vec![id.to_owned()],
-            NodeType::TaskGroup => {
-                return node.children.iter().flat_map(|c| self.outbound(c)).collect();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![id.to_owned()];
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
             }
-            NodeType::Retry => {
-                return match node.children.iter().rev().find(|c| !self.is_hook(c)) {
-                    Some(last) => vec![last.clone()],
-                    None => vec![id.to_owned()],
-                };
+            let Some(node) = self.nodes.get(&id) else {
+                continue;
+            };
+            let next: Vec<String> = match node.type_ {
+                NodeType::Pod | NodeType::Skipped | NodeType::Suspend => vec![],
+                NodeType::TaskGroup => node.children.clone(),
+                NodeType::Retry => node.children.iter().rev().find(|c| !self.is_hook(c)).cloned().into_iter().collect(),
+                _ => node.outbound_nodes.clone(),
+            };
+            if next.is_empty() {
+                out.push(id);
+            } else {
+                // Reversed so that the walk keeps the children's order.
+                stack.extend(next.into_iter().rev());
             }
-            _ => {}
         }
-        if node.outbound_nodes.is_empty() {
-            return vec![id.to_owned()];
-        }
-        node.outbound_nodes
-            .iter()
-            .flat_map(|o| match self.nodes.get(o).map(|n| n.type_) {
-                Some(NodeType::Pod) => vec![o.clone()],
-                _ => self.outbound(o),
-            })
-            .collect()
+        out
     }
 
     pub fn is_hook(&self, id: &str) -> bool {

@@ -17,6 +17,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use super::{Action, Input, Output, PodIndex};
+use argo_api::policy::Projects;
+
+/// The project `kubectl argo install` ships: every namespace, baseline pods.
+pub fn default_projects() -> Projects {
+    let spec = argo_api::WorkflowProjectSpec {
+        namespaces: vec!["*".into()],
+        ..Default::default()
+    };
+    Projects::new(vec![argo_api::WorkflowProject::new(argo_api::project::DEFAULT_PROJECT, spec)])
+}
 
 pub struct Sim {
     pub workflow: Workflow,
@@ -32,8 +42,10 @@ pub struct Sim {
     pub reconciles: usize,
     create_errors: BTreeMap<String, super::CreateError>,
     wake_at: Option<Timestamp>,
-    /// The project every pod is checked against, as the shell passes it.
-    pub project: Option<argo_api::WorkflowProject>,
+    /// The projects every pod is decided against, as the shell passes
+    /// them: by default the install's `default` project.
+    pub projects: Projects,
+    pub limits: argo_api::limits::Limits,
 }
 
 impl Sim {
@@ -55,7 +67,8 @@ impl Sim {
             reconciles: 0,
             create_errors: BTreeMap::new(),
             wake_at: None,
-            project: None,
+            projects: default_projects(),
+            limits: Default::default(),
         }
     }
 
@@ -78,7 +91,8 @@ impl Sim {
             pods: &pods,
             now: self.now,
             create_errors: &self.create_errors,
-            project: self.project.as_ref(),
+            projects: &self.projects,
+            limits: self.limits,
         });
         self.reconciles += 1;
         self.apply(&out);

@@ -56,6 +56,7 @@ impl Ctx<'_> {
             hooked: false,
             display: String::new(),
             local: Scope::new(),
+            depth: opts.depth + 1,
         };
         let fail_fast = tmpl.fail_fast.unwrap_or(true);
         let mut step_scope = scope.clone();
@@ -169,6 +170,7 @@ impl Ctx<'_> {
             return;
         }
         let mut children = Vec::new();
+        let mut failure: Option<String> = None;
         for step in group {
             let step = match vars::replace_in(step, scope, Mode::Partial) {
                 Ok(s) => s,
@@ -186,6 +188,7 @@ impl Ctx<'_> {
                     };
                     let cid = self.failed_node(&base, NodeType::Skipped, None, Phase::Error, e, &failed);
                     self.add_child(sg_id, &cid);
+                    failure.get_or_insert_with(|| format!("child '{base}' failed"));
                 }
                 Ok(None) => children.push(Child {
                     name: base,
@@ -202,11 +205,15 @@ impl Ctx<'_> {
                     self.add_child(sg_id, &cid);
                 }
                 Ok(Some(items)) => {
+                    // Each item gets the step without its (possibly large)
+                    // list of items: copying the list per item is quadratic.
+                    let mut bare = step;
+                    bare.looping = Default::default();
                     for (i, item) in items.iter().enumerate() {
                         children.push(Child {
                             name: loops::item_name(&base, i, item),
-                            display: loops::item_name(&step.name, i, item),
-                            step: step.clone(),
+                            display: loops::item_name(&bare.name, i, item),
+                            step: bare.clone(),
                             item: Some(loops::item_scope(item)),
                         });
                     }
@@ -215,11 +222,14 @@ impl Ctx<'_> {
         }
 
         let mut done = true;
-        let mut failure: Option<String> = None;
         for child in children {
             let cid = self.id(&child.name);
             if !self.nodes.contains_key(&cid) && fail_fast && failure.is_some() {
                 continue;
+            }
+            if !self.nodes.contains_key(&cid) && !self.room_for_nodes() {
+                done = false;
+                break;
             }
             let Some(cid) = self.run_child(&child, scope, opts) else {
                 done = false;
@@ -342,6 +352,7 @@ impl Ctx<'_> {
                 l.set("node.name", node_name.as_str());
                 l
             },
+            depth: opts.depth,
         };
         match self.execute(&name, Call::Named(template), None, &exit_opts) {
             Some(exit_id) => {

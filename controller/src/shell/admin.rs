@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use argo_api::WorkflowProject;
+use argo_api::service::WatchedProjects;
 use axum::Router;
 use axum::extract::State as Extract;
 use axum::http::StatusCode;
@@ -27,8 +27,9 @@ pub struct State {
 struct Inner {
     role: &'static str,
     stores: Option<(Store<DynamicObject>, Store<Pod>)>,
-    /// Workflows, pods, projects.
-    synced: [Arc<AtomicBool>; 3],
+    /// Workflows, pods.
+    synced: [Arc<AtomicBool>; 2],
+    projects: Option<Arc<WatchedProjects>>,
 }
 
 impl State {
@@ -46,24 +47,23 @@ impl State {
         self.lock().role = role;
     }
 
-    /// Watches the caches fill; ready once both have their first list.
-    /// Returns the flag that says the pod cache is complete.
-    /// Watches the caches sync; returns the pods' and projects' flags,
-    /// which gate reconciles.
+    /// Watches the caches sync; ready once all three have their first
+    /// list. Returns the pods' flag, which (with the projects') gates
+    /// reconciles.
     pub fn set_stores(
         &self,
         workflows: Store<DynamicObject>,
         pods: Store<Pod>,
-        projects: Store<WorkflowProject>,
-    ) -> (Arc<AtomicBool>, Arc<AtomicBool>) {
-        let synced: [Arc<AtomicBool>; 3] = Default::default();
+        projects: Arc<WatchedProjects>,
+    ) -> Arc<AtomicBool> {
+        let synced: [Arc<AtomicBool>; 2] = Default::default();
         tokio::spawn(mark_synced(workflows.clone(), synced[0].clone()));
         tokio::spawn(mark_synced(pods.clone(), synced[1].clone()));
-        tokio::spawn(mark_synced(projects, synced[2].clone()));
         let mut inner = self.lock();
         inner.stores = Some((workflows, pods));
         inner.synced = synced.clone();
-        (synced[1].clone(), synced[2].clone())
+        inner.projects = Some(projects);
+        synced[1].clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -77,7 +77,8 @@ impl State {
         match (inner.role, &inner.stores) {
             ("standby", _) => Ok("standby: waiting for the leader lease".into()),
             ("leader", Some(_)) => {
-                let [wf, pods, projects] = inner.synced.each_ref().map(|f| f.load(Ordering::Acquire));
+                let [wf, pods] = inner.synced.each_ref().map(|f| f.load(Ordering::Acquire));
+                let projects = inner.projects.as_ref().is_some_and(|p| p.is_synced());
                 if wf && pods && projects {
                     Ok("leader: caches synced".into())
                 } else {

@@ -41,6 +41,10 @@ pub struct Args {
     /// Log filter, e.g. `info` or `argo_controller=debug`
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     pub log: String,
+    /// For tests of the panic guard only: a reconcile panics on purpose
+    /// when its workflow carries the annotation `argo-rs.test/panic`.
+    #[arg(long, hide = true)]
+    pub test_panic_annotation: bool,
 }
 
 impl Args {

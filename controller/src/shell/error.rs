@@ -4,10 +4,8 @@
 pub enum Error {
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    #[error("kubeconfig: {0}")]
-    Kubeconfig(#[from] kube::config::KubeconfigError),
-    #[error("kubeconfig: {0}")]
-    InferConfig(#[from] kube::config::InferConfigError),
+    #[error("{0}")]
+    Connect(#[from] argo_api::service::ConnectError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("JSON: {0}")]

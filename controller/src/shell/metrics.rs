@@ -32,6 +32,8 @@ pub struct Metrics {
     pub api_errors: Family<OperationLabel, Counter>,
     pub leader: Gauge<i64, std::sync::atomic::AtomicI64>,
     pub watched_pods: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Reconciles that panicked: each failed its workflow, not the process.
+    pub panics: Counter,
     registry: Registry,
 }
 
@@ -52,6 +54,12 @@ impl Default for Metrics {
         registry.register("controller_leader", "1 when this replica holds the leader lease", leader.clone());
         let watched_pods = Gauge::default();
         registry.register("watched_pods", "Pods in the controller's cache", watched_pods.clone());
+        let panics = Counter::<u64, AtomicU64>::default();
+        registry.register(
+            "reconcile_panics",
+            "Reconciles that panicked (the workflow failed with an internal error; the controller went on)",
+            panics.clone(),
+        );
         Metrics {
             workflows,
             reconcile_seconds,
@@ -60,6 +68,7 @@ impl Default for Metrics {
             api_errors,
             leader,
             watched_pods,
+            panics,
             registry,
         }
     }

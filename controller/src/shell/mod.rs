@@ -14,15 +14,14 @@ mod retry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argo_api::WorkflowProject;
+use argo_api::service::WatchedProjects;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
 use kube::api::{Api, DynamicObject};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Client, Config};
 use tokio::sync::watch;
 
 pub use args::Args;
@@ -31,26 +30,12 @@ pub use error::Error;
 use self::metrics::Metrics;
 use self::reconcile::Shared;
 
-/// Builds a client from `--kubeconfig`/`--context`, else the environment.
-pub async fn client(kubeconfig: Option<&std::path::Path>, context: Option<&str>) -> Result<Client, Error> {
-    let options = KubeConfigOptions {
-        context: context.map(str::to_owned),
-        ..Default::default()
-    };
-    let config = match kubeconfig {
-        Some(path) => Config::from_custom_kubeconfig(Kubeconfig::read_from(path)?, &options).await?,
-        None if context.is_some() => Config::from_kubeconfig(&options).await?,
-        None => Config::infer().await?,
-    };
-    Ok(Client::try_from(config)?)
-}
-
 /// Runs the controller until the first shutdown signal.
 pub async fn run(args: Args) -> Result<(), Error> {
-    let client = client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let client = argo_api::service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(signals(stop_tx));
+    tokio::spawn(argo_api::service::stop_on_signals(stop_tx));
 
     let state = admin::State::new(metrics.clone());
     let listener = tokio::net::TcpListener::bind(&args.admin_address).await?;
@@ -118,14 +103,8 @@ async fn controller(
                 .debounce(Duration::from_millis(args.debounce_ms)),
         );
     let wf_store = ctl.store();
-    let (project_store, project_writer) = reflector::store::<WorkflowProject>();
-    let (pods_synced, projects_synced) = state.set_stores(wf_store.clone(), pod_store.clone(), project_store.clone());
-    let project_watch = tokio::spawn(
-        watcher(Api::<WorkflowProject>::all(client.clone()), watcher::Config::default())
-            .default_backoff()
-            .reflect(project_writer)
-            .for_each(|_| std::future::ready(())),
-    );
+    let projects = WatchedProjects::start(client.clone());
+    let pods_synced = state.set_stores(wf_store.clone(), pod_store.clone(), projects.clone());
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -133,16 +112,10 @@ async fn controller(
             instance: Some(args.identity()),
         },
     );
-    let shared = Arc::new(Shared::new(
-        client,
-        pod_store,
-        pods_synced,
-        project_store,
-        projects_synced,
-        recorder,
-        metrics,
-        args.pod_create_concurrency,
-    ));
+    let mut shared =
+        Shared::new(client, pod_store, pods_synced, projects, recorder, metrics, args.pod_create_concurrency);
+    shared.test_panics = args.test_panic_annotation;
+    let shared = Arc::new(shared);
     let shutdown = async move {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => tracing::info!("shutting down"),
@@ -157,25 +130,5 @@ async fn controller(
             }
         })
         .await;
-    project_watch.abort();
     Ok(())
-}
-
-/// The first SIGTERM/SIGINT asks everything to stop; a second one exits
-/// at once.
-async fn signals(stop: watch::Sender<bool>) {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-        return;
-    };
-    for count in 0.. {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        if count > 0 {
-            tracing::warn!("second signal: exiting now");
-            std::process::exit(130);
-        }
-        let _ = stop.send(true);
-    }
 }

@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argo_api::project::DEFAULT_PROJECT;
-use argo_api::{API_VERSION, WorkflowProject, labels};
-use futures::{StreamExt, stream};
+use argo_api::service::WatchedProjects;
+use argo_api::{API_VERSION, labels};
+use std::panic::AssertUnwindSafe;
+
+use futures::{FutureExt, StreamExt, stream};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodSpec};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
@@ -32,15 +34,16 @@ pub fn workflow_resource() -> ApiResource {
 pub struct Shared {
     client: Client,
     pods: Store<Pod>,
-    /// WorkflowProjects: each pod is checked against its workflow's.
-    projects: Store<WorkflowProject>,
-    projects_synced: Arc<AtomicBool>,
+    /// WorkflowProjects: each pod is decided against its namespace's.
+    projects: Arc<WatchedProjects>,
     /// Set once the pod cache has its first full list: before that a
     /// missing pod means nothing, so nothing is reconciled.
     pods_synced: Arc<AtomicBool>,
     recorder: Recorder,
     metrics: Arc<Metrics>,
     create_concurrency: usize,
+    /// `--test-panic-annotation`: lets the tests reach the panic guard.
+    pub test_panics: bool,
     /// Failed pod creations by workflow (namespace/name), fed back to the
     /// engine on the next pass.
     create_errors: Mutex<HashMap<String, BTreeMap<String, CreateError>>>,
@@ -56,8 +59,7 @@ impl Shared {
         client: Client,
         pods: Store<Pod>,
         pods_synced: Arc<AtomicBool>,
-        projects: Store<WorkflowProject>,
-        projects_synced: Arc<AtomicBool>,
+        projects: Arc<WatchedProjects>,
         recorder: Recorder,
         metrics: Arc<Metrics>,
         create_concurrency: usize,
@@ -67,10 +69,10 @@ impl Shared {
             pods,
             pods_synced,
             projects,
-            projects_synced,
             recorder,
             metrics,
             create_concurrency,
+            test_panics: false,
             create_errors: Mutex::default(),
             written: Mutex::default(),
         }
@@ -137,17 +139,60 @@ pub fn error_policy(wf: Arc<DynamicObject>, error: &Error, ctx: Arc<Shared>) -> 
 
 pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Shared>) -> Result<Requeue, Error> {
     let started = Instant::now();
-    let result = run(&obj, &ctx).await;
+    // A panic (a bug, whatever the input) fails this workflow, never the
+    // process that runs every other team's.
+    let result = match AssertUnwindSafe(run(&obj, &ctx)).catch_unwind().await {
+        Ok(r) => r,
+        Err(panic) => after_panic(&obj, &ctx, panic_text(panic.as_ref())).await,
+    };
     ctx.metrics.reconcile_seconds.observe(started.elapsed().as_secs_f64());
     let label = if result.is_ok() { "ok" } else { "error" };
     ctx.metrics.reconciles.get_or_create(&ResultLabel { result: label.into() }).inc();
     result
 }
 
-async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error> {
-    if !ctx.pods_synced.load(Ordering::Acquire) || !ctx.projects_synced.load(Ordering::Acquire) {
-        return Ok(Requeue::requeue(Duration::from_millis(200)));
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Fails the workflow whose reconcile panicked: phase Error with the
+/// panic's text, written only if nobody changed the object meanwhile.
+async fn after_panic(obj: &DynamicObject, ctx: &Shared, why: String) -> Result<Requeue, Error> {
+    ctx.metrics.panics.inc();
+    let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
+    tracing::error!(workflow = %name, %namespace, panic = %why, "reconcile panicked; failing the workflow");
+    let done = obj
+        .data
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .is_some_and(|p| matches!(p, "Succeeded" | "Failed" | "Error"));
+    if !done {
+        let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &namespace, &workflow_resource());
+        let message = format!(
+            "internal error: the controller failed on this workflow ({}); it was stopped so the controller could go on",
+            argo_api::text::shorten(&why, 500)
+        );
+        let body = json!({"metadata": {"resourceVersion": obj.metadata.resource_version},
+            "status": {"phase": "Error", "message": message, "finishedAt": Timestamp::now().to_string()}});
+        if let Err(e) = api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body)).await {
+            ctx.metrics.api_error("patch_status");
+            tracing::warn!(workflow = %name, error = %e, "could not mark the workflow failed after a panic");
+        }
+        publish(ctx, obj, true, "WorkflowError", message).await;
     }
+    // Slowly: whatever panicked may panic again on this object.
+    Ok(Requeue::requeue(Duration::from_secs(60)))
+}
+
+async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error> {
+    let projects = match ctx.projects.projects() {
+        Some(p) if ctx.pods_synced.load(Ordering::Acquire) => p,
+        _ => return Ok(Requeue::requeue(Duration::from_millis(200))),
+    };
     let meta = &cached.metadata;
     let name = meta.name.clone().ok_or_else(|| Error::Unnamed(format!("{meta:?}")))?;
     let namespace = meta.namespace.clone().ok_or_else(|| Error::Unnamed(name.clone()))?;
@@ -158,6 +203,9 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
     }
     let obj = ctx.freshest(&key, cached);
     let obj = obj.as_ref();
+    if ctx.test_panics && meta.annotations.as_ref().is_some_and(|a| a.contains_key("argo-rs.test/panic")) {
+        panic!("a panic asked for by the annotation argo-rs.test/panic (--test-panic-annotation)");
+    }
     let raw = serde_json::to_value(obj)?;
     let now = Timestamp::now();
     let out = match argo_api::load::workflow(&raw) {
@@ -176,15 +224,13 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
             }
             let pods = pods_of(&ctx.pods, &namespace, &name);
             let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
-            let projects: Vec<WorkflowProject> = ctx.projects.state().iter().map(|p| (**p).clone()).collect();
-            let labels = wf.metadata.labels.as_ref();
-            let project = argo_api::policy::project_for(&projects, labels, &namespace, DEFAULT_PROJECT);
             engine::reconcile(&Input {
                 workflow: &wf,
                 pods: &pods,
                 now,
                 create_errors: &errors,
-                project,
+                projects: &projects,
+                limits: Default::default(),
             })
         }
         Err(e) => {

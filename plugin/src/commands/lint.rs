@@ -60,23 +60,30 @@ fn problems_of(e: argo_api::Error) -> Vec<Problem> {
     }
 }
 
-/// Lints one Workflow document as admission would: the project's defaults
-/// first (when a project is given), then structure, then the project's rules.
+/// Lints one Workflow document as admission would: with a project, the
+/// webhook's own decision (its defaults first, then structure and the
+/// project's rules); without, structure and supported features.
 pub fn lint_workflow(value: &Value, project: Option<&WorkflowProject>, namespace: &str) -> Vec<Problem> {
-    let mut value = value.clone();
-    if let Some(p) = project {
-        policy::apply_defaults(&mut value, p);
-    }
-    let wf = match load::workflow(&value) {
-        Ok(wf) => wf,
-        Err(e) => return problems_of(e),
+    let Some(project) = project else {
+        return match load::workflow(value) {
+            Ok(wf) => validate::workflow(&wf),
+            Err(e) => problems_of(e),
+        };
     };
-    let mut out = validate::workflow(&wf);
-    if let Some(p) = project {
-        let ns = wf.metadata.namespace.as_deref().unwrap_or(namespace);
-        out.extend(policy::check_workflow(&wf, p, ns, None));
-    }
-    out
+    let projects = policy::Projects::new(vec![project.clone()]);
+    let ns = value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(namespace);
+    let decision = policy::decide(&policy::Request {
+        subject: policy::Subject::Workflow {
+            operation: policy::Operation::Create,
+            object: value,
+            old: None,
+            defaulted: false,
+        },
+        namespace: ns,
+        user: None,
+        projects: &projects,
+    });
+    decision.problems
 }
 
 /// Every problem in one file's text.

@@ -119,9 +119,6 @@ pub async fn install(args: InstallArgs, ctx: &Ctx) -> Result<ExitCode> {
         .collect();
     apply::wait_established(&conn, &crd_names, timeout).await?;
     if args.local {
-        for doc in &project {
-            println!("{}", apply::apply(&conn, &mut kinds, doc).await?);
-        }
         let setup = local::Setup {
             context: &conn.context,
             kubeconfig: ctx.flags.kubeconfig.as_deref(),
@@ -142,18 +139,24 @@ pub async fn install(args: InstallArgs, ctx: &Ctx) -> Result<ExitCode> {
             println!("secret/{} {how}", manifests::TLS_SECRET);
             opts.ca_bundle = Some(ca);
         }
-        for doc in certificates.iter().chain(&workloads).chain(&project) {
+        for doc in certificates.iter().chain(&workloads) {
             println!("{}", apply::apply(&conn, &mut kinds, doc).await?);
         }
         if !args.no_wait {
             apply::wait_deployments(&conn, &ns, &DEPLOYMENTS, timeout).await?;
         }
     }
-    // Registered last: admission goes through the webhook only once it can answer.
+    // Registered once the webhook answers, so admission never points at a
+    // webhook that is not there (a registration left by an earlier install
+    // whose webhook died is replaced before anything goes through it).
     for (part, doc) in render(&opts) {
         if part == Part::Webhooks {
             println!("{}", apply::apply(&conn, &mut kinds, &doc).await?);
         }
+    }
+    // The default project goes through the webhook that now runs.
+    for doc in &project {
+        println!("{}", apply::apply(&conn, &mut kinds, doc).await?);
     }
     let mode = if args.local {
         " (controller and webhook on this machine)"

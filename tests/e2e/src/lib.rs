@@ -82,8 +82,26 @@ impl Cluster {
 
     /// A fresh namespace `e2e-<prefix>-<n>` with its default service
     /// account, so pods can be created in it at once.
+    /// The namespace comes with a WorkflowProject of its own that allows
+    /// everything (the controller creates no pod without a project), so
+    /// tests of other behaviour do not depend on policy.
     pub async fn namespace(&self, prefix: &str) -> Result<String> {
-        self.namespace_labelled(prefix, &[]).await
+        let ns = self.namespace_labelled(prefix, &[]).await?;
+        self.project(&ns, serde_json::json!({"namespaces": [ns], "security": {"level": "privileged"}}))
+            .await?;
+        Ok(ns)
+    }
+
+    /// Creates (or replaces) the WorkflowProject `name` with `spec`.
+    pub async fn project(&self, name: &str, spec: serde_json::Value) -> Result<()> {
+        let project: argo_api::WorkflowProject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject", "metadata": {"name": name}, "spec": spec
+        }))?;
+        let api: Api<argo_api::WorkflowProject> = Api::all(self.client.clone());
+        api.patch(name, &PatchParams::apply("argo-rs-e2e").force(), &Patch::Apply(&project))
+            .await
+            .with_context(|| format!("applying WorkflowProject {name}"))?;
+        Ok(())
     }
 
     /// Like `namespace`, with labels (e.g. to put it in a webhook's scope).

@@ -48,7 +48,7 @@ impl Webhook {
 impl Cluster {
     /// Starts `argo-webhook` and registers it for namespaces and projects
     /// labelled `SCOPE_LABEL=<scope>`.
-    pub async fn webhook(&self, scope: &str, default_project: &str) -> Result<Webhook> {
+    pub async fn webhook(&self, scope: &str) -> Result<Webhook> {
         let dir = repo_root().join("target/e2e-certs").join(scope);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
@@ -63,7 +63,7 @@ impl Cluster {
             .args(["--address", &tls.to_string(), "--admin-address", &admin.to_string()])
             .args(["--tls-cert".as_ref(), dir.join("tls.crt").as_os_str()])
             .args(["--tls-key".as_ref(), dir.join("tls.key").as_os_str()])
-            .args(["--default-project", default_project, "--log", "info"])
+            .args(["--log", "info"])
             .stdout(Stdio::null())
             .stderr(File::create(&log)?)
             .spawn()

@@ -15,7 +15,7 @@ async fn scoped(cluster: &Cluster, prefix: &str) -> Result<(String, e2e::webhook
     let scope = format!("{prefix}-{}", std::process::id());
     let ns = cluster.namespace_labelled(prefix, &[(SCOPE_LABEL, scope.as_str())]).await?;
     grant_editors(cluster, &ns).await?;
-    let hook = cluster.webhook(&scope, &format!("{scope}-default")).await?;
+    let hook = cluster.webhook(&scope).await?;
     Ok((ns, hook))
 }
 

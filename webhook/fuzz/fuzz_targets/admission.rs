@@ -18,7 +18,7 @@ fn admission() -> &'static Admission {
                      "maxParallelism": 3, "templateDefaults": {"retryStrategy": {"limit": 1}}}
         }))
         .expect("valid project");
-        Admission { projects: Arc::new(Fixed(vec![project])), metrics: Arc::default(), default_project: "default".into() }
+        Admission { projects: Arc::new(Fixed::new(vec![project])), metrics: Arc::default() }
     })
 }
 

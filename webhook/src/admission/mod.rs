@@ -17,6 +17,8 @@ use axum::routing::post;
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
 
+use argo_api::policy;
+
 use crate::metrics::Metrics;
 use crate::projects::ProjectSource;
 
@@ -29,7 +31,23 @@ const MAX_WARNING: usize = 120;
 pub struct Admission {
     pub projects: Arc<dyn ProjectSource>,
     pub metrics: Arc<Metrics>,
-    pub default_project: String,
+}
+
+/// The answer while the project cache has not been filled yet.
+pub(crate) const NOT_SYNCED: &str = "the webhook has not read the WorkflowProjects yet (its cache is not synced), so it cannot decide: retry in a moment";
+
+/// The policy request for an admission request.
+pub(crate) fn request<'a>(
+    req: &'a AdmissionRequest<DynamicObject>,
+    subject: policy::Subject<'a>,
+    projects: &'a policy::Projects,
+) -> policy::Request<'a> {
+    policy::Request {
+        subject,
+        namespace: req.namespace.as_deref().unwrap_or_default(),
+        user: Some(&req.user_info),
+        projects,
+    }
 }
 
 pub fn router(state: Admission, max_concurrency: usize) -> Router {

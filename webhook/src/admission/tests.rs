@@ -24,19 +24,21 @@ fn app() -> Router {
             json!({
                 "namespaces": ["team-a"],
                 "submitters": {"users": ["alice"]},
+                "serviceAccounts": ["default", "runner"],
                 "images": ["alpine*"],
                 "requiredLimits": ["memory"],
+                "maxLimits": {"memory": "1Gi"},
                 "maxParallelism": 4,
-                "workflowDefaults": {"spec": {"parallelism": 2, "ttlStrategy": {"secondsAfterCompletion": 600}}},
+                "maxActiveDeadlineSeconds": 3600,
+                "workflowDefaults": {"spec": {"parallelism": 2, "activeDeadlineSeconds": 600, "ttlStrategy": {"secondsAfterCompletion": 600}}},
                 "templateDefaults": {"retryStrategy": {"limit": 2}, "container": {"resources": {"limits": {"memory": "64Mi"}}}}
             }),
         ),
     ];
     router(
         Admission {
-            projects: Arc::new(Fixed(projects)),
+            projects: Arc::new(Fixed::new(projects)),
             metrics: Arc::default(),
-            default_project: "default".into(),
         },
         8,
     )
@@ -83,6 +85,13 @@ async fn call(path: &str, body: Vec<u8>) -> (StatusCode, Value) {
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())),
     )
+}
+
+/// The workflow as the mutating webhook leaves it.
+async fn mutated(wf: &Value, user: &str) -> Value {
+    let r = admit("/mutate", review("CREATE", "Workflow", user, wf.clone(), None)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    apply_patch(wf, &r)
 }
 
 async fn admit(path: &str, review: Value) -> Value {
@@ -148,28 +157,28 @@ async fn a_denial_lists_every_violation_with_its_path() {
     let msg = r["status"]["message"].as_str().unwrap();
     assert!(msg.starts_with("workflow refused: 1 problem:\n  spec.templates[0].synchronization"), "{msg}");
     wf["spec"]["templates"][0].as_object_mut().unwrap().remove("synchronization");
+    let wf = mutated(&wf, "mallory").await;
     let r = admit("/validate", review("CREATE", "Workflow", "mallory", wf, None)).await;
     let msg = r["status"]["message"].as_str().unwrap();
     for expected in [
-        "workflow refused: 4 problems:",
-        "user \"mallory\" (groups: system:authenticated) may not submit workflows to project \"team-a\"",
+        "workflow refused: 3 problems:",
+        "user \"mallory\" (groups: system:authenticated) may not submit or steer workflows of project \"team-a\"",
         "spec.parallelism: 10 is more than project \"team-a\" allows (4)",
         "spec.templates[0].container.image: image \"ubuntu:22.04\" is not allowed by project \"team-a\"",
-        "spec.templates[0].container.resources.limits: a memory limit is required by project \"team-a\"",
     ] {
         assert!(msg.contains(expected), "missing {expected:?} in:\n{msg}");
     }
 }
 
 #[tokio::test]
-async fn an_unknown_project_label_and_structural_errors_are_refused() {
+async fn a_label_naming_another_project_and_structural_errors_are_refused() {
     let mut wf = workflow("team-a", "alpine");
     wf["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "nope"});
     wf["spec"]["entrypoint"] = json!("missing");
     let r = admit("/validate", review("CREATE", "Workflow", "alice", wf, None)).await;
     let msg = r["status"]["message"].as_str().unwrap();
     assert!(msg.contains("spec.entrypoint: template \"missing\" does not exist"), "{msg}");
-    assert!(msg.contains("there is no WorkflowProject named \"nope\""), "{msg}");
+    assert!(msg.contains("namespace \"team-a\" belongs to project \"team-a\", not \"nope\""), "{msg}");
 }
 
 #[tokio::test]
@@ -256,4 +265,195 @@ async fn garbage_gets_a_4xx_and_other_kinds_are_allowed() {
     let r = admit("/validate", weird).await;
     assert_eq!(r["allowed"], false);
     assert!(r["status"]["message"].as_str().unwrap().contains("spec.templates"), "{r}");
+}
+
+/// A project cache that never fills.
+struct NeverSynced;
+
+impl crate::projects::ProjectSource for NeverSynced {
+    fn projects(&self) -> Option<Arc<argo_api::policy::Projects>> {
+        None
+    }
+}
+
+async fn call_with(app: Router, path: &str, review: Value) -> Value {
+    let res = app
+        .oneshot(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&review).expect("json")))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
+    serde_json::from_slice::<Value>(&bytes).expect("review")["response"].clone()
+}
+
+#[tokio::test]
+async fn until_the_projects_are_read_every_workflow_write_is_refused() {
+    let app = router(
+        Admission {
+            projects: Arc::new(NeverSynced),
+            metrics: Arc::default(),
+        },
+        4,
+    );
+    let wf = workflow("team-a", "alpine");
+    for (path, op, old) in [
+        ("/mutate", "CREATE", None),
+        ("/validate", "CREATE", None),
+        ("/validate", "UPDATE", Some(wf.clone())),
+    ] {
+        let r = call_with(app.clone(), path, review(op, "Workflow", "alice", wf.clone(), old)).await;
+        assert_eq!(r["allowed"], false, "{path} {op}: {r}");
+        assert!(r["status"]["message"].as_str().unwrap().contains("cache is not synced"), "{r}");
+    }
+}
+
+#[tokio::test]
+async fn validation_refuses_a_workflow_the_mutation_did_not_reach() {
+    let wf = workflow("team-a", "alpine:3");
+    let r = admit("/validate", review("CREATE", "Workflow", "alice", wf, None)).await;
+    assert_eq!(r["allowed"], false);
+    assert!(r["status"]["message"].as_str().unwrap().contains("the mutating webhook did not run"), "{r}");
+}
+
+/// Issue 9, finding 1: the label named a laxer project and was believed.
+#[tokio::test]
+async fn a_label_cannot_pick_the_default_project() {
+    let mut wf = workflow("team-a", "evil.example/miner:1");
+    wf["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "default"});
+    wf["spec"]["parallelism"] = json!(1000);
+    wf["spec"]["serviceAccountName"] = json!("admin-sa");
+    let once = mutated(&wf, "mallory").await;
+    assert_eq!(once["metadata"]["labels"]["workflows.argoproj.io/project"], "default", "a label is never rewritten");
+    let r = admit("/validate", review("CREATE", "Workflow", "mallory", once, None)).await;
+    let msg = r["status"]["message"].as_str().unwrap();
+    for expected in [
+        "belongs to project \"team-a\", not \"default\"",
+        "may not submit",
+        "spec.parallelism: 1000",
+        "evil.example/miner:1",
+    ] {
+        assert!(msg.contains(expected), "missing {expected:?} in {msg}");
+    }
+}
+
+/// Findings 3, 6 and 7, through the templates a tenant writes.
+#[tokio::test]
+async fn pod_escapes_through_templates_are_refused_with_their_paths() {
+    let cases = [
+        (
+            json!({"podSpecPatch": "{\"serviceAccount\": \"admin-sa\"}", "container": {"image": "alpine:3"}}),
+            "spec.templates[0].podSpecPatch: spec.serviceAccount: service account \"admin-sa\"",
+        ),
+        (
+            json!({"podSpecPatch": "{\"nodeName\": \"control-plane\"}", "container": {"image": "alpine:3"}}),
+            "spec.templates[0].podSpecPatch: spec.nodeName: pods may not pick their node",
+        ),
+        (
+            json!({"container": {"image": "alpine:3", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}}),
+            "spec.templates[0].container.securityContext.capabilities.add[0]: adding capability SYS_ADMIN",
+        ),
+        (
+            json!({"container": {"image": "alpine:3", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}}),
+            "spec.templates[0].container.securityContext.seccompProfile.type",
+        ),
+        (
+            json!({"container": {"image": "alpine:3", "ports": [{"containerPort": 80, "hostPort": 80}]}}),
+            "spec.templates[0].container.ports[0].hostPort",
+        ),
+        (
+            json!({"container": {"image": "alpine:3", "resources": {"limits": {"memory": "64Ti"}}}}),
+            "spec.templates[0].container.resources.limits.memory: 64Ti is more than project \"team-a\" allows (1Gi)",
+        ),
+        (
+            json!({"container": {"image": "alpine:5000/evil/miner:1"}}),
+            "image \"alpine:5000/evil/miner:1\" is not allowed",
+        ),
+        (
+            json!({"sidecars": [{"name": "s", "image": "alpine:3", "securityContext": {"privileged": true}}], "container": {"image": "alpine:3"}}),
+            "spec.templates[0].sidecars[0].securityContext.privileged",
+        ),
+    ];
+    for (template, expected) in cases {
+        let mut wf = workflow("team-a", "alpine:3");
+        let mut t = template.clone();
+        t["name"] = json!("main");
+        wf["spec"]["templates"][0] = t;
+        let once = mutated(&wf, "alice").await;
+        let r = admit("/validate", review("CREATE", "Workflow", "alice", once, None)).await;
+        assert_eq!(r["allowed"], false, "{template}");
+        let msg = r["status"]["message"].as_str().unwrap();
+        assert!(msg.contains(expected), "missing {expected:?} in {msg}");
+    }
+}
+
+fn stored() -> Value {
+    let mut wf = workflow("team-a", "alpine:3");
+    wf["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "team-a"});
+    wf["spec"]["parallelism"] = json!(2);
+    wf["spec"]["activeDeadlineSeconds"] = json!(60);
+    wf["spec"]["ttlStrategy"] = json!({"secondsAfterCompletion": 600});
+    wf
+}
+
+/// Finding 4: removing on update, and steering by a non-submitter.
+#[tokio::test]
+async fn updates_cannot_remove_requirements_and_only_submitters_steer() {
+    let old = stored();
+    let patched = |f: &dyn Fn(&mut Value)| {
+        let mut v = old.clone();
+        f(&mut v);
+        v
+    };
+    let refused = [
+        (
+            patched(&|v| v["spec"]["activeDeadlineSeconds"] = Value::Null),
+            "alice",
+            "spec.activeDeadlineSeconds: required by project \"team-a\"",
+        ),
+        (patched(&|v| v["spec"]["ttlStrategy"] = Value::Null), "alice", "spec.ttlStrategy: cannot be removed"),
+        (
+            patched(&|v| {
+                v["metadata"]["annotations"] = json!({"workflows.argoproj.io/resume": "2026-01-01T00:00:00Z"})
+            }),
+            "mallory",
+            "may not submit or steer workflows of project \"team-a\" (resuming it)",
+        ),
+    ];
+    for (new, who, expected) in refused {
+        let r = admit("/validate", review("UPDATE", "Workflow", who, new, Some(old.clone()))).await;
+        assert_eq!(r["allowed"], false, "{expected}");
+        assert!(r["status"]["message"].as_str().unwrap().contains(expected), "{expected:?}: {r}");
+    }
+    let allowed = [
+        (patched(&|v| v["spec"]["shutdown"] = json!("Terminate")), "mallory"),
+        (patched(&|v| v["spec"]["activeDeadlineSeconds"] = json!(30)), "mallory"),
+        (patched(&|v| v["metadata"]["annotations"] = json!({"workflows.argoproj.io/resume": "t"})), "alice"),
+    ];
+    for (new, who) in allowed {
+        let r = admit("/validate", review("UPDATE", "Workflow", who, new.clone(), Some(old.clone()))).await;
+        assert_eq!(r["allowed"], true, "{who}: {new} -> {r}");
+    }
+}
+
+/// Finding 8: a deeply nested `depends` overflowed the webhook's stack.
+#[tokio::test]
+async fn deeply_nested_expressions_are_refused_not_a_crash() {
+    for depth in [1_000, 100_000] {
+        let mut wf = workflow("elsewhere", "alpine");
+        wf["spec"]["templates"] = json!([
+            {"name": "main", "dag": {"tasks": [
+                {"name": "a", "template": "c"},
+                {"name": "b", "template": "c", "depends": format!("{}a{}", "(".repeat(depth), ")".repeat(depth))},
+                {"name": "w", "template": "c", "when": format!("{}true{}", "(".repeat(depth), ")".repeat(depth))}]}},
+            {"name": "c", "container": {"image": "alpine"}}]);
+        let r = admit("/validate", review("CREATE", "Workflow", "bob", mutated(&wf, "bob").await, None)).await;
+        assert_eq!(r["allowed"], false);
+        let msg = r["status"]["message"].as_str().unwrap();
+        assert!(msg.contains("spec.templates[0].dag.tasks[1].depends"), "{msg}");
+    }
 }

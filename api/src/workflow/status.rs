@@ -109,6 +109,10 @@ pub struct WorkflowStatus {
     /// Resource usage estimates by resource name, in resource-seconds.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources_duration: BTreeMap<String, i64>,
+    /// The `metadata.generation` of the spec the controller last acted on
+    /// (the Kubernetes convention; upstream Argo has no such field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -164,7 +164,13 @@ fn shutdown_message(terminate: bool) -> String {
 
 /// Runs the engine once.
 pub fn reconcile(input: &Input) -> Output {
-    finish::reconcile(input)
+    let mut out = finish::reconcile(input);
+    // Says which spec this status answers: whoever waits for the controller
+    // to have seen a change (a suspend, a stop) waits for this.
+    if let Some(generation) = input.workflow.metadata.generation {
+        out.status.observed_generation = Some(generation);
+    }
+    out
 }
 
 /// The output for a workflow that cannot run at all: phase Error, with

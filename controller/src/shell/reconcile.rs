@@ -203,9 +203,6 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
     }
     let obj = ctx.freshest(&key, cached);
     let obj = obj.as_ref();
-    if ctx.test_panics && meta.annotations.as_ref().is_some_and(|a| a.contains_key("argo-rs.test/panic")) {
-        panic!("a panic asked for by the annotation argo-rs.test/panic (--test-panic-annotation)");
-    }
     let raw = serde_json::to_value(obj)?;
     let now = Timestamp::now();
     let out = match argo_api::load::workflow(&raw) {
@@ -222,6 +219,13 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
                 };
                 return super::retry::retry(target, request, ctx).await;
             }
+            let done = wf.status.as_ref().and_then(|s| s.phase).is_some_and(argo_api::workflow::Phase::is_completed);
+            if ctx.test_panics
+                && !done
+                && meta.annotations.as_ref().is_some_and(|a| a.contains_key("argo-rs.test/panic"))
+            {
+                panic!("a panic asked for by the annotation argo-rs.test/panic (--test-panic-annotation)");
+            }
             let pods = pods_of(&ctx.pods, &namespace, &name);
             let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
             engine::reconcile(&Input {
@@ -236,7 +240,9 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
         Err(e) => {
             // The object is not one we can run; say why in its status.
             let status = raw.get("status").cloned().and_then(|s| serde_json::from_value(s).ok());
-            engine::refuse(status.as_ref(), format!("cannot run this workflow: {e}"), now)
+            let mut out = engine::refuse(status.as_ref(), format!("cannot run this workflow: {e}"), now);
+            out.status.observed_generation = meta.generation.or(out.status.observed_generation);
+            out
         }
     };
     let completed = out.status.phase.is_some_and(argo_api::workflow::Phase::is_completed);

@@ -2,6 +2,7 @@
 //! `tests/cluster/up`. Nothing here fakes the cluster: without one every
 //! test fails with a message saying how to start it.
 
+pub mod admission;
 pub mod process;
 pub mod webhook;
 pub mod workflows;
@@ -143,6 +144,35 @@ impl Cluster {
         }
         let paths = [plugins, self.cluster_bin.clone(), "/usr/bin".into(), "/bin".into()];
         std::env::join_paths(paths).expect("PATH entries contain no separator")
+    }
+}
+
+impl Cluster {
+    /// Where tests/cluster keeps the cluster's state (pids, logs).
+    pub fn state_dir(&self) -> PathBuf {
+        self.kubeconfig.parent().map(Path::to_owned).unwrap_or_default()
+    }
+
+    /// Kills one process of the local cluster (`etcd`, `kube-apiserver`...)
+    /// with SIGKILL, as a crash would.
+    pub fn kill_component(&self, name: &str) -> Result<()> {
+        let pid_file = self.state_dir().join("pids").join(format!("{name}.pid"));
+        let pid = std::fs::read_to_string(&pid_file).with_context(|| format!("reading {}", pid_file.display()))?;
+        run_ok(Command::new("kill").args(["-KILL", pid.trim()]))?;
+        Ok(())
+    }
+
+    /// Runs tests/cluster/up again, which starts whatever is not running
+    /// and waits until the cluster is ready. The ports come from the
+    /// environment tests/run sets.
+    pub fn start_missing(&self) -> Result<()> {
+        for var in ["ARGO_RS_ETCD_PORT", "ARGO_RS_APISERVER_PORT", "ARGO_RS_KWOK_PORT"] {
+            if std::env::var_os(var).is_none() {
+                bail!("{var} is not set: restarting the cluster needs the ports tests/run exports");
+            }
+        }
+        run_ok(Command::new(repo_root().join("tests/cluster/up")).env("ARGO_RS_CLUSTER_DIR", self.state_dir()))?;
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use argo_webhook::certs::{Ca, Pem};
 use base64::Engine;
 use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
+use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
 
 use crate::process::{Process, free_port};
@@ -43,6 +44,35 @@ impl Webhook {
     pub fn ca_bundle(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(&self.ca.pem.cert)
     }
+}
+
+/// A namespace in the scope of a fresh webhook, where alice and bob may
+/// create workflows (so impersonating them reaches admission).
+pub async fn scoped(cluster: &Cluster, prefix: &str) -> Result<(String, Webhook)> {
+    let scope = format!("{prefix}-{}", std::process::id());
+    let ns = cluster.namespace_labelled(prefix, &[(SCOPE_LABEL, scope.as_str())]).await?;
+    grant_editors(cluster, &ns).await?;
+    let hook = cluster.webhook(&scope).await?;
+    Ok((ns, hook))
+}
+
+/// Lets the users alice, bob and mallory edit workflows in `ns`.
+pub async fn grant_editors(cluster: &Cluster, ns: &str) -> Result<()> {
+    let roles: Api<ClusterRole> = Api::all(cluster.client.clone());
+    let role: ClusterRole = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "e2e-workflow-editor"},
+        "rules": [{"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["*"]}]
+    }))?;
+    let _ = roles.create(&PostParams::default(), &role).await;
+    let binding: RoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "e2e-workflow-editors"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "e2e-workflow-editor"},
+        "subjects": [{"kind": "User", "name": "alice"}, {"kind": "User", "name": "bob"}, {"kind": "User", "name": "mallory"}]
+    }))?;
+    Api::<RoleBinding>::namespaced(cluster.client.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await?;
+    Ok(())
 }
 
 impl Cluster {

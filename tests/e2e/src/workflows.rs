@@ -79,6 +79,18 @@ pub async fn wait_until(
     }
 }
 
+/// Waits until the controller has acted on the workflow's current spec
+/// (`status.observedGeneration` reached `metadata.generation`): the
+/// positive signal to wait for before asserting that something did not
+/// happen.
+pub async fn wait_observed(client: &Client, ns: &str, name: &str, timeout: Duration) -> Result<Workflow> {
+    wait_until(client, ns, name, timeout, "the controller to observe the current spec", |wf| {
+        let observed = wf.status.as_ref().and_then(|s| s.observed_generation);
+        observed.is_some() && observed >= wf.metadata.generation
+    })
+    .await
+}
+
 /// Nodes by display name.
 pub fn nodes(wf: &Workflow) -> BTreeMap<String, NodeStatus> {
     wf.status

@@ -414,8 +414,20 @@ spec:
         nodes(wf).get("approve").is_some_and(|n| n.phase == Phase::Running)
     })
     .await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    ensure!(!nodes(&workflows::get(c, &ns, &name).await?).contains_key("after"), "nothing runs while suspended");
+    // Make the controller look again (a spec change it must observe), then
+    // check that looking did not start the next step.
+    e2e::run_ok(cluster.kubectl().args([
+        "patch",
+        "wf",
+        &name,
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"priority":5}}"#,
+    ]))?;
+    let seen = workflows::wait_observed(c, &ns, &name, MINUTE).await?;
+    ensure!(!nodes(&seen).contains_key("after"), "nothing runs while suspended");
     // Resume, as `kubectl argo resume` does: an annotation with the time.
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let mut cmd = cluster.kubectl();
@@ -449,7 +461,8 @@ spec:
 "#,
     )
     .await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = workflows::wait_observed(c, &ns, &held, MINUTE).await?;
+    ensure!(workflows::phase(&seen) == Some(Phase::Running), "{:?}", seen.status);
     ensure!(pods(c, &ns, &held).await?.is_empty());
     e2e::run_ok(cluster.kubectl().args([
         "patch",

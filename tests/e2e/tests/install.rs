@@ -168,6 +168,14 @@ async fn install_local_runs_on_the_host_and_enforces_projects() -> Result<()> {
     // Twice is fine: the processes are replaced.
     let again = ok(local(&["install", "--local", "--bin-dir", &bin, "--webhook-selector", &selector])?, "again")?;
     assert!(again.contains("stopped argo-controller"), "{again}");
+    // A webhook that died (its registration still in place, failing
+    // closed) does not stop the next install from recovering.
+    let state_of = std::fs::read_dir(state.path().join("kubectl-argo"))?.next().context("a state directory")??.path();
+    let pid = std::fs::read_to_string(state_of.join("argo-webhook.pid"))?;
+    e2e::run_ok(std::process::Command::new("kill").args(["-KILL", pid.trim()]))?;
+    let recovered =
+        ok(local(&["install", "--local", "--bin-dir", &bin, "--webhook-selector", &selector])?, "after a crash")?;
+    assert!(recovered.contains("argo-webhook running on this machine"), "{recovered}");
 
     let project = format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowProject\nmetadata:\n  name: {ns}\n  labels: {{argo-rs.e2e/local: {scope}}}\nspec:\n  namespaces: [{ns}]\n  images: [\"alpine:*\"]\n"

@@ -300,9 +300,13 @@ async fn suspend_holds_new_steps_until_resume() -> Result<()> {
     })
     .await?;
     assert!(list.starts_with("NAME "), "{list}");
-    // `first` finishes; `second` must not start while suspended.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let wf = get(&cluster.client, &ns, "held").await?;
+    // `first` finishes; the pass that records it (after the suspend was
+    // observed) is the one that would start `second`.
+    let wf = workflows::wait_until(&cluster.client, &ns, "held", MINUTE, "first to finish, suspended", |wf| {
+        let observed = wf.status.as_ref().and_then(|s| s.observed_generation) >= wf.metadata.generation;
+        observed && workflows::nodes(wf).get("first").is_some_and(|n| n.phase.is_completed())
+    })
+    .await?;
     assert!(!workflows::nodes(&wf).values().any(|n| n.display_name == "second"), "nothing new starts");
     assert_eq!(ok(&cluster, &ns, &["resume", "held"])?.trim(), "workflow held resumed");
     let wait = run(&cluster, &ns, &["wait", "held"], "")?;

@@ -6,36 +6,6 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use e2e::webhook::SCOPE_LABEL;
 use e2e::{Cluster, run_ok, run_with_input};
-use k8s_openapi::api::rbac::v1::{ClusterRole, RoleBinding};
-use kube::api::{Api, PostParams};
-
-/// A namespace in the scope of a fresh webhook, where alice and bob may
-/// create workflows (so impersonating them reaches admission).
-async fn scoped(cluster: &Cluster, prefix: &str) -> Result<(String, e2e::webhook::Webhook)> {
-    let scope = format!("{prefix}-{}", std::process::id());
-    let ns = cluster.namespace_labelled(prefix, &[(SCOPE_LABEL, scope.as_str())]).await?;
-    grant_editors(cluster, &ns).await?;
-    let hook = cluster.webhook(&scope).await?;
-    Ok((ns, hook))
-}
-
-async fn grant_editors(cluster: &Cluster, ns: &str) -> Result<()> {
-    let roles: Api<ClusterRole> = Api::all(cluster.client.clone());
-    let role: ClusterRole = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "e2e-workflow-editor"},
-        "rules": [{"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["*"]}]
-    }))?;
-    let _ = roles.create(&PostParams::default(), &role).await;
-    let binding: RoleBinding = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "e2e-workflow-editors"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "e2e-workflow-editor"},
-        "subjects": [{"kind": "User", "name": "alice"}, {"kind": "User", "name": "bob"}]
-    }))?;
-    Api::<RoleBinding>::namespaced(cluster.client.clone(), ns)
-        .create(&PostParams::default(), &binding)
-        .await?;
-    Ok(())
-}
 
 fn project(name: &str, scope: &str, spec: &str) -> String {
     format!(
@@ -60,7 +30,7 @@ fn apply(cluster: &Cluster, ns: &str, yaml: &str, extra: &[&str]) -> Result<(boo
 #[tokio::test]
 async fn kubectl_apply_is_refused_or_defaulted_by_the_project() -> Result<()> {
     let cluster = Cluster::connect().await?;
-    let (ns, hook) = scoped(&cluster, "wh-apply").await?;
+    let (ns, hook) = e2e::webhook::scoped(&cluster, "wh-apply").await?;
     let scope = hook.scope.clone();
     let spec = format!(
         "  namespaces: [{ns}]\n  submitters: {{users: [alice]}}\n  images: [\"alpine*\"]\n  requiredLimits: [memory]\n  maxParallelism: 4\n  workflowDefaults:\n    spec: {{parallelism: 2, ttlStrategy: {{secondsAfterCompletion: 600}}}}\n  templateDefaults:\n    retryStrategy: {{limit: 2}}\n    container: {{resources: {{limits: {{memory: 64Mi}}}}}}\n"
@@ -147,7 +117,7 @@ async fn kubectl_apply_is_refused_or_defaulted_by_the_project() -> Result<()> {
 #[tokio::test]
 async fn each_project_rules_its_own_namespace_and_bad_projects_are_refused() -> Result<()> {
     let cluster = Cluster::connect().await?;
-    let (ns_a, hook) = scoped(&cluster, "wh-two").await?;
+    let (ns_a, hook) = e2e::webhook::scoped(&cluster, "wh-two").await?;
     let scope = hook.scope.clone();
     let ns_b = cluster.namespace_labelled("wh-two-b", &[(SCOPE_LABEL, scope.as_str())]).await?;
     let (ok, out) = apply(
@@ -187,7 +157,7 @@ async fn each_project_rules_its_own_namespace_and_bad_projects_are_refused() -> 
 #[tokio::test]
 async fn rotating_the_certificate_keeps_admission_working() -> Result<()> {
     let cluster = Cluster::connect().await?;
-    let (ns, mut hook) = scoped(&cluster, "wh-rotate").await?;
+    let (ns, mut hook) = e2e::webhook::scoped(&cluster, "wh-rotate").await?;
     let scope = hook.scope.clone();
     let (ok, out) =
         apply(&cluster, &ns, &project(&format!("{scope}-p"), &scope, &format!("  namespaces: [{ns}]\n")), &[])?;

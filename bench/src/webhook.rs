@@ -9,19 +9,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use argo_api::Workflow;
 use argo_webhook::certs::Ca;
 use base64::Engine;
+use e2e::admission::{connect, post};
 use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
 use kube::Client;
 use kube::api::{Api, DeleteParams, PostParams};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 
 use crate::{cluster, procstat};
 
@@ -72,50 +69,10 @@ fn review(i: usize) -> Vec<u8> {
     serde_json::to_vec(&review).unwrap_or_default()
 }
 
-async fn connect(addr: SocketAddr, ca_pem: &str) -> Result<TlsStream<TcpStream>> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes())?)?;
-    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-    let tcp = TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    Ok(TlsConnector::from(Arc::new(config))
-        .connect(ServerName::IpAddress(Ipv4Addr::LOCALHOST.into()), tcp)
-        .await?)
-}
-
 /// One request on a kept-alive connection; returns when the whole answer
 /// has arrived.
-async fn call(conn: &mut TlsStream<TcpStream>, path: &str, body: &[u8], buf: &mut Vec<u8>) -> Result<()> {
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await?;
-    conn.write_all(body).await?;
-    buf.clear();
-    let mut chunk = [0u8; 16384];
-    loop {
-        let n = conn.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("connection closed");
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(buf);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let len: usize = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .context("no Content-Length")?;
-            if !text.starts_with("HTTP/1.1 200") {
-                bail!("webhook answered {}", text.lines().next().unwrap_or_default());
-            }
-            if buf.len() >= end + 4 + len {
-                return Ok(());
-            }
-        }
-    }
+async fn call(conn: &mut e2e::admission::Connection, path: &str, body: &[u8], buf: &mut Vec<u8>) -> Result<()> {
+    post(conn, path, body, buf).await.map(|_| ())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

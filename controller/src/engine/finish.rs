@@ -36,7 +36,7 @@ pub(crate) fn reconcile(input: &Input) -> Output {
         create_errors: input.create_errors,
         projects: input.projects,
         limits: input.limits,
-        nodes: old.nodes.clone(),
+        nodes: consistent(old.nodes.clone()),
         actions: vec![],
         requeue: None,
         globals: globals(input),
@@ -189,6 +189,25 @@ fn status_too_large(input: &Input, mut status: WorkflowStatus, size: usize, budg
         actions,
         requeue_after: None,
     }
+}
+
+/// The stored nodes with every link pointing at a node that exists and
+/// every node under its own id. The controller writes nothing else, but the
+/// status is input like the rest: a hand-edited one must not send the
+/// engine looking for nodes that are not there.
+fn consistent(mut nodes: BTreeMap<String, NodeStatus>) -> BTreeMap<String, NodeStatus> {
+    let ids: std::collections::HashSet<String> = nodes.keys().cloned().collect();
+    for (id, n) in nodes.iter_mut() {
+        if n.id != *id {
+            n.id = id.clone();
+        }
+        n.children.retain(|c| ids.contains(c));
+        n.outbound_nodes.retain(|c| ids.contains(c));
+        if n.boundary_id.as_ref().is_some_and(|b| !ids.contains(b)) {
+            n.boundary_id = None;
+        }
+    }
+    nodes
 }
 
 impl Ctx<'_> {

@@ -30,16 +30,17 @@ pub fn served(conn: &Connection) -> Vec<u8> {
     conn.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default()
 }
 
-/// Posts `body` on a kept-alive connection; the answer's body when the
-/// status is 200, an error otherwise.
-pub async fn post(conn: &mut Connection, path: &str, body: &[u8]) -> Result<Vec<u8>> {
+/// Posts `body` on a kept-alive connection; the answer's body (in `buf`,
+/// reused between calls so a load loop does not allocate) when the status
+/// is 200, an error otherwise.
+pub async fn post<'b>(conn: &mut Connection, path: &str, body: &[u8], buf: &'b mut Vec<u8>) -> Result<&'b [u8]> {
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes()).await?;
     conn.write_all(body).await?;
-    let mut buf = Vec::new();
+    buf.clear();
     let mut chunk = [0u8; 16384];
     loop {
         let n = conn.read(&mut chunk).await?;
@@ -50,7 +51,7 @@ pub async fn post(conn: &mut Connection, path: &str, body: &[u8]) -> Result<Vec<
         let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
             continue;
         };
-        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+        let head = String::from_utf8_lossy(&buf[..end]);
         let len: usize = head
             .lines()
             .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
@@ -61,7 +62,7 @@ pub async fn post(conn: &mut Connection, path: &str, body: &[u8]) -> Result<Vec<
         if !head.starts_with("HTTP/1.1 200") {
             bail!("the webhook answered {}", head.lines().next().unwrap_or_default());
         }
-        return Ok(buf[end + 4..end + 4 + len].to_vec());
+        return Ok(&buf[end + 4..end + 4 + len]);
     }
 }
 

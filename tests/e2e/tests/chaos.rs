@@ -371,6 +371,7 @@ async fn rotating_the_certificate_under_1000_requests_a_second_fails_none() -> R
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut failed, mut certs) = (0u64, Vec::new(), BTreeSet::new());
             let mut conn = None;
+            let mut buf = Vec::new();
             loop {
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if k >= total {
@@ -397,11 +398,11 @@ async fn rotating_the_certificate_under_1000_requests_a_second_fails_none() -> R
                     }
                 }
                 let c = conn.as_mut().expect("connected above");
-                match e2e::admission::post(c, "/validate", &e2e::admission::review(k as usize, &ns)).await {
-                    Ok(body) if serde_json::from_slice::<serde_json::Value>(&body)?["response"]["uid"].is_string() => {
+                match e2e::admission::post(c, "/validate", &e2e::admission::review(k as usize, &ns), &mut buf).await {
+                    Ok(body) if serde_json::from_slice::<serde_json::Value>(body)?["response"]["uid"].is_string() => {
                         ok += 1
                     }
-                    Ok(body) => failed.push(format!("not a review: {}", String::from_utf8_lossy(&body))),
+                    Ok(body) => failed.push(format!("not a review: {}", String::from_utf8_lossy(body))),
                     Err(e) => {
                         failed.push(e.to_string());
                         conn = None;

@@ -158,3 +158,36 @@ spec:
     assert_eq!(s.run(10_000), Some(Phase::Succeeded));
     assert_eq!((created(&s, "first"), created(&s, "second"), created(&s, "third")), (1, 2, 1));
 }
+
+#[test]
+fn a_retry_with_new_parameters_is_decided_again_on_the_rendered_pod() {
+    let yaml = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: img}
+spec:
+  entrypoint: main
+  arguments:
+    parameters: [{name: image, value: "alpine:3.19"}, {name: code, value: "1"}]
+  templates:
+  - name: main
+    metadata:
+      annotations: {kwok.test/exit-code: "{{workflow.parameters.code}}"}
+    container: {image: "{{workflow.parameters.image}}"}
+"#;
+    let mut s = sim(yaml);
+    let project = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowProject",
+        "metadata": {"name": "strict"}, "spec": {"namespaces": ["*"], "images": ["alpine:*"]}});
+    s.projects = argo_api::policy::Projects::new(vec![argo_api::load::workflow_project(&project).expect("project")]);
+    assert_eq!(s.run(10_000), Some(Phase::Failed));
+    // `kubectl argo retry -p image=... -p code=0` changes the arguments
+    // and asks for a retry: the new image never reaches a pod.
+    let args = s.workflow.spec.arguments.as_mut().expect("arguments");
+    args.parameters[0].value = Some(AnyString("evil.example/miner:1".into()));
+    args.parameters[1].value = Some(AnyString("0".into()));
+    s.retry(&request()).expect("retry");
+    assert_eq!(s.run(10_000), Some(Phase::Error));
+    let msg = node(&s, "img").message.clone().unwrap_or_default();
+    assert!(msg.contains("pod refused by project \"strict\"") && msg.contains("evil.example/miner:1"), "{msg}");
+    assert_eq!(s.created.len(), 1, "only the first run's pod: {:?}", s.created);
+}

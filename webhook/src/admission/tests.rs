@@ -457,3 +457,18 @@ async fn deeply_nested_expressions_are_refused_not_a_crash() {
         assert!(msg.contains("spec.templates[0].dag.tasks[1].depends"), "{msg}");
     }
 }
+
+#[tokio::test]
+async fn deeply_nested_json_and_huge_bodies_are_4xx_and_the_router_still_answers() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for path in ["/mutate", "/validate"] {
+        assert_eq!(call(path, deep.clone().into_bytes()).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(call(path, vec![b'x'; 50 * 1024 * 1024]).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        let mut no_uid = review("CREATE", "Workflow", "u", workflow("team-a", "alpine"), None);
+        no_uid["request"].as_object_mut().unwrap().remove("uid");
+        assert_eq!(call(path, serde_json::to_vec(&no_uid).unwrap()).await.0, StatusCode::BAD_REQUEST);
+    }
+    let fine = mutated(&workflow("elsewhere", "alpine"), "alice").await;
+    let r = admit("/validate", review("CREATE", "Workflow", "alice", fine, None)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+}

@@ -1,6 +1,8 @@
-//! Merging JSON documents: defaults under values, and pod spec patches.
+//! Merging JSON documents: defaults under values, pod spec patches, and
+//! the JSON merge patch (RFC 7386) between two documents, so a status
+//! write carries only what changed.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Merges `over` into `base`: objects merge key by key, anything else in
 /// `over` replaces what `base` had; `null` in `over` means unset, so what
@@ -63,6 +65,35 @@ fn named(items: &[Value]) -> bool {
     items.iter().all(|i| i.get("name").is_some_and(Value::is_string))
 }
 
+/// The merge patch turning `old` into `new`, or None when equal.
+pub fn merge_patch(old: &Value, new: &Value) -> Option<Value> {
+    if old == new {
+        return None;
+    }
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut patch = Map::new();
+            for (k, nv) in n {
+                match o.get(k) {
+                    Some(ov) => {
+                        if let Some(d) = merge_patch(ov, nv) {
+                            patch.insert(k.clone(), d);
+                        }
+                    }
+                    None => {
+                        patch.insert(k.clone(), nv.clone());
+                    }
+                }
+            }
+            for k in o.keys().filter(|k| !n.contains_key(*k)) {
+                patch.insert(k.clone(), Value::Null);
+            }
+            Some(Value::Object(patch))
+        }
+        _ => Some(new.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -102,5 +133,36 @@ mod tests {
             {"name": "side", "image": "b"}, {"name": "new", "image": "c"}],
             "tolerations": [{"key": "y"}]})
         );
+    }
+
+    /// RFC 7386 application, to check that a diff reproduces `new`.
+    fn apply(target: &mut serde_json::Value, patch: &serde_json::Value) {
+        match (target, patch) {
+            (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        apply(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                    }
+                }
+            }
+            (t, p) => *t = p.clone(),
+        }
+    }
+
+    #[test]
+    fn merge_patch_then_apply_reproduces_the_new_document() {
+        let old = json!({"phase": "Running", "nodes": {"a": {"phase": "Running", "children": ["b"]}, "gone": {}}, "message": "x"});
+        let new = json!({"phase": "Running", "nodes": {"a": {"phase": "Succeeded", "children": ["b", "c"]}, "c": {"phase": "Pending"}}});
+        let patch = merge_patch(&old, &new).unwrap();
+        assert_eq!(
+            patch,
+            json!({"nodes": {"a": {"phase": "Succeeded", "children": ["b", "c"]}, "c": {"phase": "Pending"}, "gone": null}, "message": null})
+        );
+        let mut doc = old.clone();
+        apply(&mut doc, &patch);
+        assert_eq!(doc, new);
+        assert_eq!(merge_patch(&new, &new), None);
     }
 }

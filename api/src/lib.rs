@@ -10,7 +10,7 @@ pub mod duration;
 pub mod error;
 pub mod image;
 pub mod json;
-pub mod labels;
+pub mod keys;
 pub mod limits;
 pub mod load;
 pub mod names;
@@ -21,8 +21,6 @@ pub mod quantity;
 pub mod retry;
 pub mod schema;
 pub mod selector;
-#[cfg(feature = "service")]
-pub mod service;
 pub mod strict;
 pub mod text;
 pub mod validate;

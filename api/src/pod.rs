@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::labels;
+use crate::keys;
 use crate::workflow::{Template, UserContainer, WorkflowSpec};
 
 /// Where a script's source is mounted, as upstream's executor puts it.
@@ -54,12 +54,12 @@ pub struct Node<'a> {
 /// pod-level fields are `spec`.
 pub fn render(owner: Owner, node: Node, spec: &WorkflowSpec, tmpl: &Template, patches: Patches) -> Result<Pod, String> {
     let mut annotations = BTreeMap::from([
-        (labels::NODE_NAME.to_owned(), node.name.to_owned()),
-        (labels::NODE_ID.to_owned(), node.id.to_owned()),
+        (keys::NODE_NAME.to_owned(), node.name.to_owned()),
+        (keys::NODE_ID.to_owned(), node.id.to_owned()),
     ]);
     let mut pod_labels = BTreeMap::from([
-        (labels::WORKFLOW.to_owned(), owner.name.to_owned()),
-        (labels::COMPLETED.to_owned(), "false".to_owned()),
+        (keys::WORKFLOW.to_owned(), owner.name.to_owned()),
+        (keys::COMPLETED.to_owned(), "false".to_owned()),
     ]);
     if let Some(t) = node.template_name {
         annotations.insert("workflows.argoproj.io/template".into(), t.to_owned());

@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema;
 
-/// Label naming the project a workflow belongs to; immutable after create.
-pub const PROJECT_LABEL: &str = "workflows.argoproj.io/project";
 /// The project for namespaces no other project covers: it ships with the
 /// install (and allows everything a baseline pod may do). The controller
 /// and the webhook take `--default-project` to name another.
@@ -22,6 +20,7 @@ pub const DEFAULT_PROJECT: &str = "default";
 /// A value is allowed when some allow entry matches and no deny entry does.
 // kube(printcolumn(...)) repeats keys by design; clippy reads them as duplicates.
 #[allow(clippy::duplicated_attributes)]
+#[serde_with::skip_serializing_none]
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "argoproj.io",
@@ -51,85 +50,76 @@ pub const DEFAULT_PROJECT: &str = "default";
         description = "What the project is for"
     )
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct WorkflowProjectSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Namespaces whose workflows belong to this project. A project with no
     /// namespaces owns none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
     /// Who may submit workflows to the project; anyone when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitters: Option<Submitters>,
     /// Service accounts the workflow's pods may run as; any when empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_accounts: Vec<String>,
     /// Images containers may use; any when empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
     /// The Pod Security Standards level pods must meet (`baseline` when
     /// absent), and the exceptions the project grants.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<SecurityPolicy>,
     /// Resources every container must set a limit for, e.g. `[cpu, memory]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub required_limits: Vec<String>,
     /// The most any one container may request or be limited to, e.g.
     /// `{cpu: "4", memory: 8Gi}`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::quantity_map")]
     pub max_limits: BTreeMap<String, Quantity>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_parallelism: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_active_deadline_seconds: Option<i64>,
     /// Template kinds allowed: container, script, steps, dag, suspend; all
     /// when empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub template_types: Vec<String>,
     /// A partial Workflow (`metadata` labels and annotations, and `spec`)
     /// merged under each workflow's own values (upstream's
     /// `workflowDefaults`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub workflow_defaults: Option<serde_json::Map<String, serde_json::Value>>,
     /// A partial template merged under every container and script template
     /// (upstream's `templateDefaults`), e.g. a default `retryStrategy`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub template_defaults: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Submitters {
     /// User names (`userInfo.username`) as globs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
     /// Groups (`userInfo.groups`) as globs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     /// Service accounts as `namespace:name` globs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_accounts: Vec<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct SecurityPolicy {
     /// The Kubernetes Pod Security Standards level every pod must meet:
     /// privileged (anything), baseline (the default) or restricted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<SecurityLevel>,
     /// Exception: privileged containers, whatever the level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_privileged: Option<bool>,
     /// Exception: hostNetwork, hostPID and hostIPC, whatever the level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_host_namespaces: Option<bool>,
     /// Exception: hostPath volumes, whatever the level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_host_path: Option<bool>,
 }
 

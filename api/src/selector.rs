@@ -45,30 +45,77 @@ impl NodeSelector {
         Ok(NodeSelector { terms })
     }
 
-    /// Does a node whose fields `field` returns match? An unknown field is
-    /// the empty string, as in Kubernetes.
-    pub fn matches_fields(&self, field: impl Fn(&str) -> Option<String>) -> bool {
-        self.terms.iter().all(|t| (field(&t.key).unwrap_or_default() == t.value) == t.equal)
-    }
-
-    pub fn matches(&self, node: &NodeStatus) -> bool {
-        self.matches_fields(|key| node_field(node, key))
+    /// Does the node match? An unknown field is the empty string, as in
+    /// Kubernetes.
+    pub fn matches(&self, node: &impl SelectableNode) -> bool {
+        self.terms.iter().all(|t| (field(node, &t.key).unwrap_or_default() == t.value) == t.equal)
     }
 }
 
-fn node_field(node: &NodeStatus, key: &str) -> Option<String> {
-    match key {
-        "name" => Some(node.name.clone()),
-        "displayName" => Some(node.display_name.clone()),
-        "templateName" => node.template_name.clone(),
-        "phase" => Some(node.phase.to_string()),
-        "id" => Some(node.id.clone()),
-        "type" => Some(node.type_.to_string()),
-        _ => {
-            let name = key.strip_prefix("inputs.parameters.")?.strip_suffix(".value")?;
-            let p = node.inputs.as_ref()?.parameters.iter().find(|p| p.name == name)?;
-            p.value.as_ref().map(|v| v.0.clone())
-        }
+/// A node as a selector sees it, whatever form it was read in (the
+/// controller's typed status, the plugin's lenient view).
+pub trait SelectableNode {
+    fn name(&self) -> &str;
+    fn display_name(&self) -> &str;
+    fn template_name(&self) -> Option<&str>;
+    fn phase(&self) -> Option<&str>;
+    fn id(&self) -> &str;
+    fn type_name(&self) -> &str;
+    /// `(name, template)` of a `templateRef`.
+    fn template_ref(&self) -> Option<(&str, &str)> {
+        None
+    }
+    /// The value of the input parameter `name`.
+    fn input(&self, name: &str) -> Option<&str>;
+}
+
+/// The one mapping of selector keys to node fields (upstream's keys).
+fn field(node: &impl SelectableNode, key: &str) -> Option<String> {
+    let text = match key {
+        "name" => Some(node.name()),
+        "displayName" => Some(node.display_name()),
+        "templateName" => node.template_name(),
+        "phase" => node.phase(),
+        "id" => Some(node.id()),
+        "type" => Some(node.type_name()),
+        "templateRef.name" => node.template_ref().map(|(name, _)| name),
+        "templateRef.template" => node.template_ref().map(|(_, template)| template),
+        _ => key
+            .strip_prefix("inputs.parameters.")
+            .and_then(|k| k.strip_suffix(".value"))
+            .and_then(|p| node.input(p)),
+    };
+    text.map(str::to_owned)
+}
+
+impl SelectableNode for NodeStatus {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    fn template_name(&self) -> Option<&str> {
+        self.template_name.as_deref()
+    }
+
+    fn phase(&self) -> Option<&str> {
+        Some(self.phase.as_str())
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn type_name(&self) -> &str {
+        self.type_.as_str()
+    }
+
+    fn input(&self, name: &str) -> Option<&str> {
+        let p = self.inputs.as_ref()?.parameters.iter().find(|p| p.name == name)?;
+        p.value.as_ref().map(|v| v.as_str())
     }
 }
 
@@ -76,23 +123,45 @@ fn node_field(node: &NodeStatus, key: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn fields(key: &str) -> Option<String> {
-        match key {
-            "phase" => Some("Failed".into()),
-            "displayName" => Some("A".into()),
-            _ => None,
+    struct Fake;
+
+    impl SelectableNode for Fake {
+        fn name(&self) -> &str {
+            "wf.A"
+        }
+        fn display_name(&self) -> &str {
+            "A"
+        }
+        fn template_name(&self) -> Option<&str> {
+            None
+        }
+        fn phase(&self) -> Option<&str> {
+            Some("Failed")
+        }
+        fn id(&self) -> &str {
+            "wf-1"
+        }
+        fn type_name(&self) -> &str {
+            "Pod"
+        }
+        fn template_ref(&self) -> Option<(&str, &str)> {
+            Some(("lib", "hello"))
+        }
+        fn input(&self, name: &str) -> Option<&str> {
+            (name == "msg").then_some("hi")
         }
     }
 
     #[test]
     fn terms_all_hold() {
-        let s = NodeSelector::parse("phase=Failed,displayName!=B").unwrap();
-        assert!(s.matches_fields(fields));
-        assert!(!NodeSelector::parse("phase==Succeeded").unwrap().matches_fields(fields));
-        assert!(NodeSelector::parse("phase!=foobar").unwrap().matches_fields(fields));
-        assert!(!NodeSelector::parse("unknown=x").unwrap().matches_fields(fields));
-        assert!(NodeSelector::parse("unknown!=x").unwrap().matches_fields(fields));
-        assert!(NodeSelector::parse("").unwrap().matches_fields(fields), "empty selects everything");
+        let m = |s: &str| NodeSelector::parse(s).unwrap().matches(&Fake);
+        assert!(m("phase=Failed,displayName!=B"));
+        assert!(!m("phase==Succeeded"));
+        assert!(m("phase!=foobar"));
+        assert!(!m("unknown=x"));
+        assert!(m("unknown!=x"));
+        assert!(m(""), "empty selects everything");
+        assert!(m("templateRef.name=lib,templateRef.template=hello,inputs.parameters.msg.value=hi,type=Pod,id=wf-1"));
     }
 
     #[test]

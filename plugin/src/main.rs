@@ -6,6 +6,7 @@ mod commands;
 mod error;
 mod follow;
 mod install;
+mod lint;
 mod print;
 mod view;
 

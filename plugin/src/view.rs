@@ -131,6 +131,41 @@ pub struct OutputsView {
     pub artifacts: Vec<ParameterView>,
 }
 
+impl argo_api::selector::SelectableNode for NodeView {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    fn template_name(&self) -> Option<&str> {
+        self.template_name.as_deref()
+    }
+
+    fn phase(&self) -> Option<&str> {
+        self.phase.as_deref()
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn type_name(&self) -> &str {
+        &self.type_
+    }
+
+    fn template_ref(&self) -> Option<(&str, &str)> {
+        self.template_ref.as_ref().map(|r| (r.name.as_str(), r.template.as_str()))
+    }
+
+    fn input(&self, name: &str) -> Option<&str> {
+        let p = self.inputs.as_ref()?.parameters.iter().find(|p| p.name == name)?;
+        p.value.as_ref().map(|v| v.0.as_str())
+    }
+}
+
 impl NodeView {
     pub fn phase(&self) -> &str {
         self.phase.as_deref().unwrap_or("")
@@ -162,25 +197,6 @@ impl NodeView {
             Some(p) => p.clone(),
             None if v1_names => self.id.clone(),
             None => argo_api::names::pod_name(workflow, &self.name, self.template_name.as_deref()),
-        }
-    }
-
-    /// The fields `--node-field-selector` can test.
-    pub fn field(&self, key: &str) -> Option<String> {
-        match key {
-            "name" => Some(self.name.clone()),
-            "displayName" => Some(self.display_name.clone()),
-            "templateName" => self.template_name.clone(),
-            "phase" => self.phase.clone(),
-            "id" => Some(self.id.clone()),
-            "type" => Some(self.type_.clone()),
-            "templateRef.name" => self.template_ref.as_ref().map(|r| r.name.clone()),
-            "templateRef.template" => self.template_ref.as_ref().map(|r| r.template.clone()),
-            _ => {
-                let name = key.strip_prefix("inputs.parameters.")?.strip_suffix(".value")?;
-                let p = self.inputs.as_ref()?.parameters.iter().find(|p| p.name == name)?;
-                p.value.as_ref().map(|v| v.0.clone())
-            }
         }
     }
 

@@ -4,8 +4,8 @@
 pub enum Error {
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    #[error("{0}")]
-    Connect(#[from] argo_api::service::ConnectError),
+    #[error(transparent)]
+    Service(#[from] argo_service::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("TLS certificate {path}: {reason}")]

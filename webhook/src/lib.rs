@@ -2,7 +2,6 @@
 //! (`/validate`) endpoints for Workflows and WorkflowProjects, served over
 //! rustls, with the policy logic from `argo_api::policy`.
 
-pub mod admin;
 pub mod admission;
 pub mod args;
 pub mod certs;

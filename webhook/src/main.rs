@@ -1,51 +1,44 @@
 //! `argo-webhook`: admission for Workflows and WorkflowProjects.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use argo_api::service::WatchedProjects;
+use argo_service::WatchedProjects;
+use argo_service::ready::Readiness;
 use argo_webhook::admission::{self, Admission};
-use argo_webhook::{Args, Error, admin, server, tls};
+use argo_webhook::{Args, Error, server, tls};
 use clap::Parser;
 use tokio::sync::watch;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(args.log.as_str())
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    match run(args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "argo-webhook stopped");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let log = args.log.clone();
+    argo_service::run_main("argo-webhook", &log, run(args)).await
 }
 
 async fn run(args: Args) -> Result<(), Error> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(argo_api::service::stop_on_signals(stop_tx));
+    tokio::spawn(argo_service::stop_on_signals(stop_tx));
     let cert = tls::ReloadingCert::new(&args.tls_cert, &args.tls_key)?;
     tokio::spawn(cert.clone().watch(Duration::from_secs(1), stop_rx.clone()));
-    let client = argo_api::service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let client = argo_service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
     let watched = WatchedProjects::start(client);
     let metrics = Arc::new(argo_webhook::metrics::Metrics::default());
-    let listening = Arc::new(AtomicBool::new(false));
+    let ready = Readiness::new();
+    let listening = ready.flag("listening");
     let synced = watched.clone();
-    let admin_state = admin::Admin {
-        metrics: metrics.clone(),
-        listening: listening.clone(),
-        synced: Arc::new(move || synced.is_synced()),
-    };
+    ready.require("projects synced", move || synced.is_synced());
     let admin_listener = tokio::net::TcpListener::bind(&args.admin_address).await?;
     tracing::info!(address = %admin_listener.local_addr()?, "admin server listening");
-    tokio::spawn(admin::serve(admin_listener, admin_state, stop_rx.clone()));
+    let encode = metrics.clone();
+    tokio::spawn(argo_service::admin::serve(
+        admin_listener,
+        ready,
+        Arc::new(move || encode.encode()),
+        stop_rx.clone(),
+    ));
 
     let app = admission::router(
         Admission {

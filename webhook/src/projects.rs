@@ -1,11 +1,11 @@
 //! Where the webhook finds WorkflowProjects: the cluster's, watched
-//! (`argo_api::service::WatchedProjects`), or a fixed set in tests.
+//! (`argo_service::WatchedProjects`), or a fixed set in tests.
 
 use std::sync::Arc;
 
 use argo_api::WorkflowProject;
 use argo_api::policy::Projects;
-use argo_api::service::WatchedProjects;
+use argo_service::WatchedProjects;
 
 pub trait ProjectSource: Send + Sync + 'static {
     /// Every project, or None until the cache has its first full list.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::pods::{Tags, check_pod};
 use super::projects::Projects;
 use super::{defaults, update, workflow};
-use crate::project::PROJECT_LABEL;
+use crate::keys;
 use crate::{Problem, WorkflowProject, load, validate};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +123,7 @@ fn create(
     let name = project.metadata.name.as_deref().unwrap_or_default();
     if let Some(label) = label(object).filter(|l| *l != name) {
         d.problems.push(Problem::new(
-            format!("metadata.labels[{PROJECT_LABEL:?}]"),
+            format!("metadata.labels[{:?}]", keys::PROJECT),
             format!(
                 "namespace {:?} belongs to project {name:?}, not {label:?}: the namespace decides the project (remove the label, or set it to {name:?})",
                 req.namespace
@@ -190,7 +190,7 @@ fn changed_fields_valid(old: &Value, new: &Value) -> Vec<Problem> {
 }
 
 fn label(v: &Value) -> Option<&str> {
-    v.pointer("/metadata/labels").and_then(|l| l.get(PROJECT_LABEL)).and_then(Value::as_str)
+    v.pointer("/metadata/labels").and_then(|l| l.get(keys::PROJECT)).and_then(Value::as_str)
 }
 
 /// The value with null object members dropped (the apiserver may or may

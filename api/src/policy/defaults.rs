@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::WorkflowProject;
 use crate::json;
-use crate::project::PROJECT_LABEL;
+use crate::keys;
 
 /// Mutates a Workflow object (as JSON, so unknown fields are kept).
 pub fn apply_defaults(wf: &mut Value, project: &WorkflowProject) {
@@ -18,7 +18,7 @@ pub fn apply_defaults(wf: &mut Value, project: &WorkflowProject) {
         .as_object_mut()
         .map(|m| m.entry("labels").or_insert_with(|| Value::Object(Map::new())));
     if let Some(Value::Object(labels)) = labels {
-        labels.entry(PROJECT_LABEL).or_insert(Value::String(name));
+        labels.entry(keys::PROJECT).or_insert(Value::String(name));
     }
     if let Some(defaults) = &project.spec.workflow_defaults {
         for part in ["metadata", "spec"] {

@@ -21,6 +21,26 @@ pub fn validate_project(p: &WorkflowProject) -> Vec<Problem> {
     for (path, list) in lists {
         check_globs(path, list, &mut out);
     }
+    check_patterns(s, &mut out);
+    for (name, v) in [
+        ("maxParallelism", s.max_parallelism),
+        ("maxActiveDeadlineSeconds", s.max_active_deadline_seconds),
+    ] {
+        if v.is_some_and(|v| v < 1) {
+            out.push(Problem::new(format!("spec.{name}"), "must be at least 1"));
+        }
+    }
+    if let Some(d) = &s.workflow_defaults {
+        check_workflow_defaults(d, p, &mut out);
+    }
+    if let Some(d) = &s.template_defaults {
+        check_template_defaults(d, &mut out);
+    }
+    out
+}
+
+/// What each pattern and value must look like to mean anything.
+fn check_patterns(s: &crate::WorkflowProjectSpec, out: &mut Vec<Problem>) {
     for (i, ns) in s.namespaces.iter().enumerate() {
         let bare = ns.trim_start_matches('!');
         if !bare.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '*' | '?')) {
@@ -58,37 +78,26 @@ pub fn validate_project(p: &WorkflowProject) -> Vec<Problem> {
             ));
         }
     }
-    for (name, v) in [
-        ("maxParallelism", s.max_parallelism),
-        ("maxActiveDeadlineSeconds", s.max_active_deadline_seconds),
-    ] {
-        if v.is_some_and(|v| v < 1) {
-            out.push(Problem::new(format!("spec.{name}"), "must be at least 1"));
-        }
-    }
-    if let Some(d) = &s.workflow_defaults {
-        check_workflow_defaults(d, p, &mut out);
-    }
-    if let Some(d) = &s.template_defaults {
-        let t: Result<crate::workflow::Template, _> =
-            strict::from_value(&Value::Object(d.clone()), "spec.templateDefaults");
-        match t {
-            Ok(t) => {
-                let kinds: Vec<&str> = t.kinds().iter().map(|k| k.as_str()).filter(|k| *k != "container").collect();
-                if !kinds.is_empty() {
-                    out.push(Problem::new(
-                        "spec.templateDefaults",
-                        format!(
-                            "template defaults may set container fields but not a template type ({})",
-                            kinds.join(", ")
-                        ),
-                    ));
-                }
+}
+
+fn check_template_defaults(d: &serde_json::Map<String, Value>, out: &mut Vec<Problem>) {
+    let t: Result<crate::workflow::Template, _> =
+        strict::from_value(&Value::Object(d.clone()), "spec.templateDefaults");
+    match t {
+        Ok(t) => {
+            let kinds: Vec<&str> = t.kinds().iter().map(|k| k.as_str()).filter(|k| *k != "container").collect();
+            if !kinds.is_empty() {
+                out.push(Problem::new(
+                    "spec.templateDefaults",
+                    format!(
+                        "template defaults may set container fields but not a template type ({})",
+                        kinds.join(", ")
+                    ),
+                ));
             }
-            Err(e) => out.extend(e.problems().iter().cloned()),
         }
+        Err(e) => out.extend(e.problems().iter().cloned()),
     }
-    out
 }
 
 fn check_globs(path: &str, list: &[String], out: &mut Vec<Problem>) {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::Problem;
-use crate::project::PROJECT_LABEL;
+use crate::keys;
 
 /// Spec fields a user may change on a running workflow.
 pub const MUTABLE_SPEC_FIELDS: [&str; 6] = [
@@ -18,11 +18,11 @@ pub const MUTABLE_SPEC_FIELDS: [&str; 6] = [
 
 pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
     let mut out = Vec::new();
-    let label = |v: &Value| v.pointer("/metadata/labels").and_then(|l| l.get(PROJECT_LABEL)).cloned();
+    let label = |v: &Value| v.pointer("/metadata/labels").and_then(|l| l.get(keys::PROJECT)).cloned();
     let (before, after) = (label(old), label(new));
     if before != after {
         out.push(Problem::new(
-            format!("metadata.labels[{PROJECT_LABEL:?}]"),
+            format!("metadata.labels[{:?}]", keys::PROJECT),
             format!(
                 "the project label cannot change after the workflow is created (it was {}, the update makes it {})",
                 describe(before.as_ref()),
@@ -56,7 +56,7 @@ pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
 /// request) may get new parameter values in the same update.
 fn retrying(old: &Value, new: &Value) -> bool {
     let failed = matches!(old.pointer("/status/phase").and_then(Value::as_str), Some("Failed" | "Error"));
-    let (before, after) = (annotation(old, crate::labels::RETRY), annotation(new, crate::labels::RETRY));
+    let (before, after) = (annotation(old, crate::keys::RETRY), annotation(new, crate::keys::RETRY));
     failed && after.is_some() && after != before
 }
 
@@ -74,8 +74,8 @@ pub fn escalations(old: &Value, new: &Value) -> Vec<&'static str> {
         out.push("resuming it (spec.suspend)");
     }
     for (key, what) in [
-        (crate::labels::RESUME, "resuming it"),
-        (crate::labels::RETRY, "retrying it"),
+        (crate::keys::RESUME, "resuming it"),
+        (crate::keys::RETRY, "retrying it"),
     ] {
         let after = annotation(new, key);
         if after.is_some() && after != annotation(old, key) {

@@ -67,70 +67,64 @@ impl JsonSchema for AnyString {
 }
 
 /// `arguments` of a workflow, step or task.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Arguments {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
 }
 
 /// `inputs` of a template.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Inputs {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
 }
 
 /// `outputs` of a template, and the observed outputs of a node.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Outputs {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
     /// Standard output of a script or container (status only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
     /// Exit code of the main container, as upstream writes it: a string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<String>,
 }
 
 /// One named parameter.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Parameter {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<AnyString>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<AnyString>,
-    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "enum")]
     pub enum_: Option<Vec<AnyString>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_from: Option<ValueFrom>,
     /// Exports the output parameter as a workflow-global one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global_name: Option<String>,
 }
 
 /// Where an output parameter's value comes from.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ValueFrom {
     /// A file in the main container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Another parameter, e.g. `{{steps.x.outputs.parameters.y}}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
     /// The value when the source is missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<AnyString>,
     /// The value is supplied later (by resuming a suspend node).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub supplied: Option<serde_json::Map<String, serde_json::Value>>,
 }

@@ -87,44 +87,40 @@ impl fmt::Display for NodeType {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct WorkflowStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
     /// Finished leaf nodes over all leaf nodes, e.g. `3/4`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Every node of the workflow, keyed by node id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<String, NodeStatus>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<WorkflowCondition>,
     /// Resource usage estimates by resource name, in resource-seconds.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub resources_duration: BTreeMap<String, i64>,
     /// The `metadata.generation` of the spec the controller last acted on
     /// (the Kubernetes convention; upstream Argo has no such field).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowCondition {
     #[serde(rename = "type")]
     pub type_: String,
     pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
@@ -135,51 +131,39 @@ pub struct NodeStatus {
     pub display_name: String,
     #[serde(rename = "type")]
     pub type_: NodeType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_scope: Option<String>,
     pub phase: Phase,
     /// The id of the steps/DAG node this node belongs to.
-    #[serde(default, rename = "boundaryID", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "boundaryID")]
     pub boundary_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Inputs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Outputs>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<String>,
     /// The leaf nodes whose results are this node's result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound_nodes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_node_name: Option<String>,
-    #[serde(default, rename = "podIP", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "podIP")]
     pub pod_ip: Option<String>,
     /// The pod that runs a Pod node (upstream derives it from the id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_flag: Option<NodeFlag>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources_duration: BTreeMap<String, i64>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct NodeFlag {
     /// The node is an attempt made by a retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried: Option<bool>,
     /// The node runs a lifecycle hook (an exit handler).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooked: Option<bool>,
 }

@@ -13,105 +13,88 @@ use crate::schema;
 
 /// One template: exactly one of `container`, `script`, `steps`, `dag` or
 /// `suspend` says what it does.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Template {
     /// Unique within the workflow; optional only for inline templates.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Inputs>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Outputs>,
     /// Labels and annotations for the template's pod.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Annotations of the template itself, such as
     /// `workflows.argoproj.io/display-name` for its nodes.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::string_map")]
     pub annotations: BTreeMap<String, String>,
 
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub container: Option<Container>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub script: Option<ScriptTemplate>,
     /// Outer list runs in sequence, each inner list in parallel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Vec<WorkflowStep>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dag: Option<DagTemplate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<SuspendTemplate>,
 
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_strategy: Option<RetryStrategy>,
     /// Seconds, or a `{{...}}` expression, upstream's IntOrString.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub active_deadline_seconds: Option<IntOrString>,
     /// A duration such as `30s`; for leaf templates only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
     /// For `steps`: stop scheduling new steps after one fails (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_fast: Option<bool>,
 
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::string_map")]
     pub node_selector: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub tolerations: Vec<Toleration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub affinity: Option<Affinity>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automount_service_account_token: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::opaque_object")]
     pub security_context: Option<PodSecurityContext>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub volumes: Vec<Volume>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub init_containers: Vec<UserContainer>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub sidecars: Vec<UserContainer>,
     /// A strategic-merge patch (YAML or JSON) applied to the rendered pod.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_spec_patch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub host_aliases: Vec<HostAlias>,
 }
 
 /// Labels and annotations (of a template's pod, or of every pod).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Metadata {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::string_map")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "schema::string_map")]
     pub annotations: BTreeMap<String, String>,
 }
 
 /// A container whose `source` is written to a file and passed to `command`
 /// (upstream's ScriptTemplate).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptTemplate {
@@ -122,158 +105,141 @@ pub struct ScriptTemplate {
 }
 
 /// An init container or sidecar (upstream's UserContainer).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserContainer {
     #[serde(flatten)]
     pub container: Container,
     /// Mount the main container's volumes here too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror_volume_mounts: Option<bool>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DagTemplate {
     pub tasks: Vec<DagTask>,
     /// Space-separated task names to run (with their dependencies) instead
     /// of the whole DAG.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Stop scheduling new tasks once one fails (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_fast: Option<bool>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DagTask {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // A schema of its own hides the Option from schemars: default keeps
+    // the field optional in the CRD.
+    #[serde(default)]
     #[schemars(schema_with = "schema::opaque_object")]
     pub inline: Option<Box<Template>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Arguments>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
     /// An expression over other tasks' results, e.g. `A.Succeeded || B`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends: Option<String>,
     #[serde(flatten)]
     pub looping: Loop,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_on: Option<ContinueOn>,
     /// A template to run when this task ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_exit: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowStep {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // A schema of its own hides the Option from schemars: default keeps
+    // the field optional in the CRD.
+    #[serde(default)]
     #[schemars(schema_with = "schema::opaque_object")]
     pub inline: Option<Box<Template>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Arguments>,
     #[serde(flatten)]
     pub looping: Loop,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_on: Option<ContinueOn>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_exit: Option<String>,
 }
 
 /// The three ways a step or task fans out; at most one may be set.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Loop {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::any_value_list")]
     pub with_items: Option<Vec<serde_json::Value>>,
     /// A JSON array, literally or from a `{{...}}` reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_param: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_sequence: Option<Sequence>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Sequence {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub count: Option<IntOrString>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub start: Option<IntOrString>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub end: Option<IntOrString>,
     /// A printf-style format such as `test%02X`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
 
 /// Keep going when a step or task fails or errors.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ContinueOn {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<bool>,
 }
 
 /// Waits for a duration, or until resumed when none is given.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct SuspendTemplate {
     /// Seconds (`"20"`) or a duration (`"2m"`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<AnyString>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct RetryStrategy {
     /// Retries after the first attempt; unlimited when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub limit: Option<IntOrString>,
     /// Always, OnFailure (the default), OnError or OnTransientError.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<Backoff>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Backoff {
     /// Seconds (`"10"`) or a duration (`"2m"`) before the first retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub duration: Option<IntOrString>,
     /// Multiplies the delay after each retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub factor: Option<IntOrString>,
     /// No retry starts this long after the first attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub max_duration: Option<IntOrString>,
     /// The longest single delay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub cap: Option<IntOrString>,
 }
@@ -348,6 +314,11 @@ impl Loop {
 }
 
 impl ContinueOn {
+    /// Does it let a node that ended in `phase` count as done?
+    pub fn covers(&self, phase: super::Phase) -> bool {
+        (phase == super::Phase::Failed && self.failed()) || (phase == super::Phase::Error && self.error())
+    }
+
     pub fn failed(&self) -> bool {
         self.failed.unwrap_or(false)
     }

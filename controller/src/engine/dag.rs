@@ -1,43 +1,46 @@
 //! DAG templates: tasks run when their `dependencies` or `depends`
-//! expression is satisfied; the DAG's phase is judged on its target tasks
-//! the way upstream does (failures flow down branches through omitted
-//! tasks). With `failFast` (the default) no new task starts once a task
-//! has failed in a way no other task's `depends` expects.
+//! expression is satisfied, each after the tasks it depends on (a loop in
+//! dependency order, not recursion: a chain of thousands is fine). How the
+//! DAG's phase is judged is `dag_outcome`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use argo_api::depends::{Depends, TaskResult};
+use argo_api::depends::Depends;
 use argo_api::vars::{self, Mode, Scope};
-use argo_api::workflow::{DagTask, NodeType, Parameter, Phase, Template};
+use argo_api::workflow::{DagTask, NodeType, Phase};
 
-use super::execute::{Call, Opts};
+use super::ctx::Ctx;
+use super::dag_outcome::mentions_outcome;
+use super::execute::{Call, Opts, Run};
+use super::loops;
 use super::nodes::NewNode;
-use super::{Ctx, loops};
 
-struct Dag<'t> {
-    name: String,
-    id: String,
-    tasks: BTreeMap<&'t str, &'t DagTask>,
+pub(super) struct Dag<'t> {
+    pub name: String,
+    pub id: String,
+    pub tasks: BTreeMap<&'t str, &'t DagTask>,
     /// The parsed condition of each task that has dependencies, and whether
     /// it came from `dependencies` (whose bare names honour continueOn).
-    conditions: BTreeMap<&'t str, (Depends, bool)>,
+    pub conditions: BTreeMap<&'t str, (Depends, bool)>,
     /// The tasks each condition names, worked out once.
-    deps: BTreeMap<&'t str, Vec<String>>,
+    pub deps: BTreeMap<&'t str, Vec<String>>,
     /// Tasks some condition asks about by a non-success result: their
     /// failure is expected, not a reason to stop under failFast.
-    expected_outcomes: BTreeSet<String>,
-    scope: Scope,
-    child_opts: Opts,
+    pub expected_outcomes: BTreeSet<String>,
+    pub scope: Scope,
+    pub child_opts: Opts,
+    /// The tasks whose outcome is the DAG's (`target`, else the leaves).
+    pub targets: Vec<String>,
     /// Set once a task failed unexpectedly under failFast.
-    halted: Option<(Phase, String)>,
+    pub halted: Option<(Phase, String)>,
 }
 
 impl Dag<'_> {
-    fn node_name(&self, task: &str) -> String {
+    pub fn node_name(&self, task: &str) -> String {
         format!("{}.{task}", self.name)
     }
 
-    fn deps(&self, task: &str) -> &[String] {
+    pub fn deps(&self, task: &str) -> &[String] {
         self.deps.get(task).map(Vec::as_slice).unwrap_or_default()
     }
 
@@ -69,118 +72,39 @@ impl Dag<'_> {
 }
 
 impl Ctx<'_> {
-    pub fn execute_dag(
-        &mut self,
-        name: &str,
-        tmpl: &Template,
-        tname: Option<String>,
-        inputs: Vec<Parameter>,
-        scope: Scope,
-        opts: &Opts,
-    ) -> Option<String> {
-        let id = self.id(name);
-        if !self.nodes.contains_key(&id) {
-            let display = Self::display_name(tmpl, &scope, opts);
-            self.init(NewNode {
-                name,
-                display,
-                type_: NodeType::Dag,
-                phase: Phase::Running,
-                boundary: opts.boundary.clone(),
-                template: tname,
-                message: None,
-                hooked: opts.hooked,
-            });
-            if let Some(n) = self.nodes.get_mut(&id) {
-                n.inputs = (!inputs.is_empty()).then_some(argo_api::workflow::Inputs { parameters: inputs });
-            }
-        }
-        if self.fulfilled(&id) {
+    pub fn execute_dag(&mut self, run: Run) -> Option<String> {
+        let (id, _) = self.ensure_node(&run, NodeType::Dag, Phase::Running);
+        if self.nodes.fulfilled(&id) {
             return Some(id);
         }
-        let Some(spec) = tmpl.dag.as_ref() else {
-            return Some(id);
-        };
-        let mut conditions = BTreeMap::new();
-        for t in &spec.tasks {
-            let parsed = match (&t.depends, Depends::all_of(&t.dependencies)) {
-                (Some(d), _) => Depends::parse(d).map(|c| (c, false)).map_err(|e| e.to_string()),
-                (None, Some(c)) => Ok((c, true)),
-                (None, None) => continue,
-            };
-            match parsed {
-                Ok(c) => {
-                    conditions.insert(t.name.as_str(), c);
-                }
-                Err(e) => {
-                    self.set_phase(&id, Phase::Error, Some(format!("task {:?}: {e}", t.name)));
-                    return Some(id);
-                }
-            }
-        }
-        let deps = conditions
-            .iter()
-            .map(|(t, (c, _))| (*t, c.tasks().into_iter().map(str::to_owned).collect()))
-            .collect();
-        let expected_outcomes = spec
-            .tasks
-            .iter()
-            .map(|t| &t.name)
-            .filter(|t| conditions.values().any(|(c, _)| mentions_outcome(c, t)))
-            .cloned()
-            .collect();
-        let mut dag = Dag {
-            name: name.to_owned(),
-            id: id.clone(),
-            tasks: spec.tasks.iter().map(|t| (t.name.as_str(), t)).collect(),
-            conditions,
-            deps,
-            expected_outcomes,
-            scope,
-            child_opts: Opts {
-                boundary: Some(id.clone()),
-                boundary_limit: tmpl.parallelism,
-                on_exit: opts.on_exit,
-                depth: opts.depth + 1,
-                ..Opts::default()
-            },
-            halted: None,
-        };
-        let target = match spec.target.as_deref().map(|t| vars::replace(t, &dag.scope, Mode::Strict)) {
-            Some(Ok(t)) => Some(t),
-            Some(Err(e)) => {
-                self.set_phase(&id, Phase::Error, Some(format!("dag.target: {e}")));
+        let mut dag = match plan(&run, &id) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Some(id),
+            Err(why) => {
+                self.set_phase(&id, Phase::Error, Some(why));
                 return Some(id);
             }
-            None => None,
         };
-        let targets: Vec<String> = match target.as_deref() {
-            Some(t) if !t.trim().is_empty() => t.split_whitespace().map(str::to_owned).collect(),
-            _ => leaf_tasks(&dag),
-        };
-        if let Some(unknown) = targets.iter().find(|t| !dag.tasks.contains_key(t.as_str())) {
-            self.set_phase(&id, Phase::Error, Some(format!("dag.target: task {unknown:?} does not exist")));
-            return Some(id);
-        }
-        let fail_fast = spec.fail_fast.unwrap_or(true);
+        let fail_fast = run.tmpl.dag.as_ref().and_then(|d| d.fail_fast).unwrap_or(true);
         if fail_fast {
             dag.halted = self.unexpected_failure(&dag);
         }
+        let targets = dag.targets.clone();
         for t in dag.order(&targets) {
-            self.dag_task(&mut dag, &t);
+            self.dag_task(&dag, &t);
         }
         if fail_fast && dag.halted.is_none() {
             dag.halted = self.unexpected_failure(&dag);
         }
-        let (phase, message) = self.assess_dag(&dag, &targets, fail_fast);
+        let (phase, message) = self.assess_dag(&dag, fail_fast);
         if phase == Phase::Running {
             return Some(id);
         }
         let outbound: Vec<String> = targets
             .iter()
             .map(|t| self.id(&dag.node_name(t)))
-            .filter(|tid| self.nodes.contains_key(tid))
-            .flat_map(|tid| self.outbound(&tid))
+            .filter(|tid| self.nodes.contains(tid))
+            .flat_map(|tid| self.nodes.outbound(&tid))
             .collect();
         if let Some(n) = self.nodes.get_mut(&id) {
             n.outbound_nodes = outbound;
@@ -189,38 +113,18 @@ impl Ctx<'_> {
         Some(id)
     }
 
-    /// A failed task whose failure no other task's `depends` asks for and
-    /// whose continueOn does not cover.
-    fn unexpected_failure(&self, dag: &Dag) -> Option<(Phase, String)> {
-        for (name, task) in &dag.tasks {
-            let Some(phase) = self.phase(&self.id(&dag.node_name(name))) else {
-                continue;
-            };
-            if !phase.failed_or_error() {
-                continue;
-            }
-            let continues = task
-                .continue_on
-                .as_ref()
-                .is_some_and(|c| (phase == Phase::Failed && c.failed()) || (phase == Phase::Error && c.error()));
-            if !continues && !dag.expected_outcomes.contains(*name) {
-                return Some((phase, format!("task '{}' failed", dag.node_name(name))));
-            }
-        }
-        None
-    }
-
     /// One task, its dependencies already handled in this pass.
-    fn dag_task(&mut self, dag: &mut Dag, task_name: &str) {
+    fn dag_task(&mut self, dag: &Dag, task_name: &str) {
         let Some(task) = dag.tasks.get(task_name).copied() else {
             return;
         };
         let node_name = dag.node_name(task_name);
         let tid = self.id(&node_name);
-        if !self.nodes.contains_key(&tid) && !self.room_for_nodes() {
+        let exists = self.nodes.contains(&tid);
+        if !exists && !self.room_for_nodes() {
             return;
         }
-        if self.fulfilled(&tid) {
+        if self.nodes.fulfilled(&tid) {
             if let Some(on_exit) = task.on_exit.as_deref() {
                 self.task_exit_handler(dag, &tid, on_exit);
             }
@@ -229,30 +133,25 @@ impl Ctx<'_> {
         if !dag.deps(task_name).iter().all(|d| self.task_done(dag, d)) {
             return;
         }
-        let exists = self.nodes.contains_key(&tid);
         if !exists {
             if let Some((cond, widen)) = dag.conditions.get(task_name)
                 && !cond.eval(&|name, result| self.task_holds(dag, name, result, *widen))
             {
-                let opts = Opts {
-                    display: task_name.to_owned(),
-                    ..dag.child_opts.clone()
-                };
-                let cid = self.failed_node(
-                    &node_name,
-                    NodeType::Skipped,
-                    None,
-                    Phase::Omitted,
-                    "omitted: depends condition not met".into(),
-                    &opts,
-                );
-                self.connect(dag, task_name, &cid);
+                let omitted = "omitted: depends condition not met".to_owned();
+                self.end_task(dag, task_name, Phase::Omitted, omitted);
                 return;
             }
             if dag.halted.is_some() {
                 return;
             }
         }
+        self.start_task(dag, task, &node_name);
+    }
+
+    /// Substitutes what the task may use (the DAG's scope, and the tasks it
+    /// names and depends on), then runs it, or its loop.
+    fn start_task(&mut self, dag: &Dag, task: &DagTask, node_name: &str) {
+        let task_name = task.name.as_str();
         let mut scope = dag.scope.clone();
         for a in self.referenced_ancestors(dag, task) {
             let aid = self.id(&dag.node_name(&a));
@@ -260,29 +159,14 @@ impl Ctx<'_> {
         }
         let task = match vars::replace_in(task, &scope, Mode::Partial) {
             Ok(t) => t,
-            Err(e) => {
-                let opts = Opts {
-                    display: task_name.to_owned(),
-                    ..dag.child_opts.clone()
-                };
-                let cid = self.failed_node(&node_name, NodeType::Skipped, None, Phase::Error, e.to_string(), &opts);
-                self.connect(dag, task_name, &cid);
-                return;
-            }
+            Err(e) => return self.end_task(dag, task_name, Phase::Error, e.to_string()),
         };
         match loops::items(&task.looping) {
-            Err(e) => {
-                let opts = Opts {
-                    display: task_name.to_owned(),
-                    ..dag.child_opts.clone()
-                };
-                let cid = self.failed_node(&node_name, NodeType::Skipped, None, Phase::Error, e, &opts);
-                self.connect(dag, task_name, &cid);
-            }
+            Err(e) => self.end_task(dag, task_name, Phase::Error, e),
             Ok(None) => {
-                if let Some(cid) = self.run_task(dag, &task, &node_name, task_name, &scope) {
+                if let Some(cid) = self.run_task(dag, &task, node_name, task_name, &scope) {
                     self.connect(dag, task_name, &cid);
-                    if self.fulfilled(&cid)
+                    if self.nodes.fulfilled(&cid)
                         && let Some(on_exit) = task.on_exit.as_deref()
                     {
                         self.task_exit_handler(dag, &cid, on_exit);
@@ -290,19 +174,25 @@ impl Ctx<'_> {
                 }
             }
             Ok(Some(items)) if items.is_empty() => {
-                let opts = Opts {
-                    display: task_name.to_owned(),
-                    ..dag.child_opts.clone()
-                };
-                let cid = self.skipped_node(&node_name, "Skipped, empty params".into(), &opts);
-                self.connect(dag, task_name, &cid);
+                self.end_task(dag, task_name, Phase::Skipped, "Skipped, empty params".into())
             }
             Ok(Some(items)) => {
                 let mut bare = task;
                 bare.looping = Default::default();
-                self.run_task_group(dag, &bare, &node_name, task_name, &scope, &items)
+                self.run_task_group(dag, &bare, node_name, &scope, &items)
             }
         }
+    }
+
+    /// A task that ends before it runs (omitted, skipped, or an error),
+    /// hung where it belongs in the graph.
+    fn end_task(&mut self, dag: &Dag, task_name: &str, phase: Phase, message: String) {
+        let opts = Opts {
+            display: task_name.to_owned(),
+            ..dag.child_opts.clone()
+        };
+        let cid = self.ended_node(&dag.node_name(task_name), NodeType::Skipped, None, phase, message, &opts);
+        self.connect(dag, task_name, &cid);
     }
 
     fn run_task_group(
@@ -310,69 +200,78 @@ impl Ctx<'_> {
         dag: &Dag,
         task: &DagTask,
         node_name: &str,
-        task_name: &str,
         scope: &Scope,
         items: &[serde_json::Value],
     ) {
+        let task_name = task.name.as_str();
         let gid = self.id(node_name);
-        if !self.nodes.contains_key(&gid) {
-            self.init(NewNode {
-                name: node_name,
+        if !self.nodes.contains(&gid) {
+            let group = NewNode {
                 display: task_name.to_owned(),
-                type_: NodeType::TaskGroup,
-                phase: Phase::Running,
                 boundary: Some(dag.id.clone()),
-                template: None,
-                message: None,
-                hooked: false,
-            });
+                ..NewNode::new(node_name, NodeType::TaskGroup, Phase::Running)
+            };
+            self.nodes.ensure(group, self.world.now);
             self.connect(dag, task_name, &gid);
         }
         let mut done = true;
         let mut failed = None;
         for (i, item) in items.iter().enumerate() {
             let child = loops::item_name(node_name, i, item);
-            if !self.nodes.contains_key(&self.id(&child)) && !self.room_for_nodes() {
+            if !self.nodes.contains(&self.id(&child)) && !self.room_for_nodes() {
                 done = false;
                 break;
             }
+            let display = loops::item_name(task_name, i, item);
             let mut item_scope = scope.clone();
             item_scope.extend(&loops::item_scope(item));
-            let expanded = match vars::replace_in(task, &item_scope, Mode::Partial) {
-                Ok(t) => t,
-                Err(e) => {
-                    let opts = Opts {
-                        display: loops::item_name(task_name, i, item),
-                        ..dag.child_opts.clone()
-                    };
-                    let cid = self.failed_node(&child, NodeType::Skipped, None, Phase::Error, e.to_string(), &opts);
-                    self.add_child(&gid, &cid);
-                    failed = Some(Phase::Error);
-                    continue;
-                }
-            };
-            let display = loops::item_name(task_name, i, item);
-            let Some(cid) = self.run_task(dag, &expanded, &child, &display, &item_scope) else {
+            let (cid, finished) = self.run_task_item(dag, task, &child, &display, &item_scope);
+            let Some(cid) = cid else {
                 done = false;
                 continue;
             };
-            self.add_child(&gid, &cid);
-            if !self.fulfilled(&cid) {
-                done = false;
-                continue;
-            }
-            if let Some(on_exit) = expanded.on_exit.as_deref()
-                && !self.task_exit_handler(dag, &cid, on_exit)
-            {
-                done = false;
-            }
-            if let Some(p) = self.phase(&cid).filter(|p| p.failed_or_error()) {
+            self.nodes.add_child(&gid, &cid);
+            done &= finished;
+            if let Some(p) = self.nodes.phase(&cid).filter(|p| p.failed_or_error()) {
                 failed = Some(p);
             }
         }
         if done {
             self.set_phase(&gid, failed.unwrap_or(Phase::Succeeded), None);
         }
+    }
+
+    /// One item of a task's loop: its node, and whether it (and its exit
+    /// handler) finished.
+    fn run_task_item(
+        &mut self,
+        dag: &Dag,
+        task: &DagTask,
+        child: &str,
+        display: &str,
+        scope: &Scope,
+    ) -> (Option<String>, bool) {
+        let expanded = match vars::replace_in(task, scope, Mode::Partial) {
+            Ok(t) => t,
+            Err(e) => {
+                let opts = Opts {
+                    display: display.to_owned(),
+                    ..dag.child_opts.clone()
+                };
+                return (Some(self.error_node(child, e.to_string(), &opts)), true);
+            }
+        };
+        let Some(cid) = self.run_task(dag, &expanded, child, display, scope) else {
+            return (None, false);
+        };
+        if !self.nodes.fulfilled(&cid) {
+            return (Some(cid), false);
+        }
+        let exit_done = match expanded.on_exit.as_deref() {
+            Some(on_exit) => self.task_exit_handler(dag, &cid, on_exit),
+            None => true,
+        };
+        (Some(cid), exit_done)
     }
 
     /// Evaluates `when`, then runs the task's template.
@@ -385,7 +284,7 @@ impl Ctx<'_> {
             ..dag.child_opts.clone()
         };
         let tid = self.id(node_name);
-        if !self.nodes.contains_key(&tid) {
+        if !self.nodes.contains(&tid) {
             if dag.halted.is_some() {
                 return None;
             }
@@ -395,32 +294,22 @@ impl Ctx<'_> {
                     Ok(false) => {
                         return Some(self.skipped_node(node_name, format!("when '{cond}' evaluated false"), &opts));
                     }
-                    Err(e) => {
-                        return Some(self.failed_node(node_name, NodeType::Skipped, None, Phase::Error, e, &opts));
-                    }
+                    Err(e) => return Some(self.error_node(node_name, e, &opts)),
                 }
             }
         }
         let call = match (&task.template, &task.inline) {
             (_, Some(inline)) => Call::Inline(inline),
             (Some(t), None) => Call::Named(t),
-            (None, None) => {
-                return Some(self.failed_node(
-                    node_name,
-                    NodeType::Skipped,
-                    None,
-                    Phase::Error,
-                    "task has no template".into(),
-                    &opts,
-                ));
-            }
+            (None, None) => return Some(self.error_node(node_name, "task has no template".into(), &opts)),
         };
         self.execute(node_name, call, task.arguments.as_ref(), &opts)
     }
 
     fn task_exit_handler(&mut self, dag: &Dag, node_id: &str, template: &str) -> bool {
         let mut opts = dag.child_opts.clone();
-        let task = self.nodes[node_id].name.rsplit('.').next().unwrap_or_default().to_owned();
+        let name = self.nodes.get(node_id).map(|n| n.name.clone()).unwrap_or_default();
+        let task = name.rsplit('.').next().unwrap_or_default();
         opts.local.set("tasks.name", task.split('(').next().unwrap_or_default());
         self.run_exit_handler(node_id, template, &opts)
     }
@@ -430,60 +319,13 @@ impl Ctx<'_> {
     fn connect(&mut self, dag: &Dag, task_name: &str, child: &str) {
         let deps = dag.deps(task_name);
         if deps.is_empty() {
-            let dag_id = dag.id.clone();
-            self.add_child(&dag_id, child);
+            self.nodes.add_child(&dag.id, child);
             return;
         }
         for d in deps {
             let did = self.id(&dag.node_name(d));
-            for out in self.outbound(&did) {
-                self.add_child(&out, child);
-            }
-        }
-    }
-
-    /// Finished, and so is its exit handler if it has one.
-    fn task_done(&self, dag: &Dag, task: &str) -> bool {
-        let tid = self.id(&dag.node_name(task));
-        if !self.fulfilled(&tid) {
-            return false;
-        }
-        let exit = self.id(&argo_api::names::on_exit_node(&dag.node_name(task)));
-        match dag.tasks.get(task).and_then(|t| t.on_exit.as_ref()) {
-            Some(_) if self.phase(&tid) != Some(Phase::Omitted) && self.phase(&tid) != Some(Phase::Skipped) => {
-                self.fulfilled(&exit)
-            }
-            _ => true,
-        }
-    }
-
-    fn task_holds(&self, dag: &Dag, name: &str, result: Option<TaskResult>, widen: bool) -> bool {
-        let tid = self.id(&dag.node_name(name));
-        let Some(node) = self.nodes.get(&tid) else {
-            return false;
-        };
-        let phase = node.phase;
-        let children = || node.children.iter().filter_map(|c| self.nodes.get(c));
-        match result {
-            None => {
-                let continue_on = dag.tasks.get(name).and_then(|t| t.continue_on.clone()).unwrap_or_default();
-                matches!(phase, Phase::Succeeded | Phase::Skipped)
-                    || (widen && phase == Phase::Failed && continue_on.failed())
-                    || (widen && phase == Phase::Error && continue_on.error())
-            }
-            Some(TaskResult::Succeeded) => phase == Phase::Succeeded,
-            Some(TaskResult::Failed) => phase == Phase::Failed,
-            Some(TaskResult::Errored) => phase == Phase::Error,
-            Some(TaskResult::Skipped) => phase == Phase::Skipped,
-            Some(TaskResult::Omitted) => phase == Phase::Omitted,
-            Some(TaskResult::Daemoned) => false,
-            Some(TaskResult::AnySucceeded) => {
-                node.type_ == NodeType::TaskGroup && children().any(|c| c.phase == Phase::Succeeded)
-            }
-            Some(TaskResult::AllFailed) => {
-                node.type_ == NodeType::TaskGroup
-                    && !node.children.is_empty()
-                    && children().all(|c| c.phase == Phase::Failed)
+            for out in self.nodes.outbound(&did) {
+                self.nodes.add_child(&out, child);
             }
         }
     }
@@ -517,95 +359,65 @@ impl Ctx<'_> {
         }
         out
     }
+}
 
-    /// Upstream's assessDAGPhase: walk the tree from the DAG node carrying
-    /// each branch's last finished phase; omitted tasks inherit it.
-    fn assess_dag(&self, dag: &Dag, targets: &[String], fail_fast: bool) -> (Phase, Option<String>) {
-        let running = dag.tasks.keys().any(|t| {
-            let tid = self.id(&dag.node_name(t));
-            self.nodes.contains_key(&tid) && !self.task_done(dag, t)
-        });
-        if running {
-            return (Phase::Running, None);
-        }
-        let target_ids: BTreeMap<String, &str> =
-            targets.iter().map(|t| (self.id(&dag.node_name(t)), t.as_str())).collect();
-        let mut branch: BTreeMap<&str, Phase> = BTreeMap::new();
-        let mut queue: VecDeque<(String, Phase)> =
-            self.nodes[&dag.id].children.iter().map(|c| (c.clone(), Phase::Succeeded)).collect();
-        let mut seen = HashSet::new();
-        while let Some((id, mut phase)) = queue.pop_front() {
-            if !seen.insert((id.clone(), phase)) {
-                continue;
-            }
-            let Some(node) = self.nodes.get(&id) else {
-                continue;
-            };
-            if !node.phase.is_completed() {
-                return (Phase::Running, None);
-            }
-            if node.phase != Phase::Omitted {
-                phase = node.phase;
-            }
-            if let Some(t) = target_ids.get(&id) {
-                let prev = branch.entry(t).or_insert(phase);
-                if !prev.failed_or_error() {
-                    *prev = phase;
-                }
-            }
-            let next: Vec<String> = if node.type_ == NodeType::Retry {
-                node.children
-                    .iter()
-                    .rev()
-                    .filter_map(|c| self.nodes.get(c))
-                    .flat_map(|c| {
-                        if self.is_hook(&c.id) {
-                            vec![c.id.clone()]
-                        } else {
-                            c.children.clone()
-                        }
-                    })
-                    .collect()
-            } else {
-                node.children.clone()
-            };
-            queue.extend(next.into_iter().map(|c| (c, phase)));
-        }
-        let mut result = (Phase::Succeeded, None);
-        for t in targets {
-            match branch.get(t.as_str()) {
-                None => {
-                    result = (Phase::Running, None);
-                    if !fail_fast {
-                        break;
-                    }
-                }
-                Some(p) if p.failed_or_error() => {
-                    let continues = dag
-                        .tasks
-                        .get(t.as_str())
-                        .and_then(|t| t.continue_on.as_ref())
-                        .is_some_and(|c| (*p == Phase::Failed && c.failed()) || (*p == Phase::Error && c.error()));
-                    if continues {
-                        continue;
-                    }
-                    result = (*p, Some(format!("task '{}' failed", dag.node_name(t))));
-                    if fail_fast {
-                        break;
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        // Under failFast nothing new starts after an unexpected failure, so
-        // targets that never started must not keep the DAG running.
-        if result.0 == Phase::Running
-            && let Some((phase, msg)) = &dag.halted
-        {
-            return (*phase, Some(msg.clone()));
-        }
-        result
+/// The DAG of a template: its tasks' conditions parsed and its targets
+/// known; None when the template has no DAG (it is left running).
+fn plan<'t>(run: &Run<'t>, id: &str) -> Result<Option<Dag<'t>>, String> {
+    let Some(spec) = run.tmpl.dag.as_ref() else {
+        return Ok(None);
+    };
+    let mut conditions = BTreeMap::new();
+    for t in &spec.tasks {
+        let parsed = match (&t.depends, Depends::all_of(&t.dependencies)) {
+            (Some(d), _) => Depends::parse(d).map(|c| (c, false)).map_err(|e| e.to_string()),
+            (None, Some(c)) => Ok((c, true)),
+            (None, None) => continue,
+        };
+        conditions.insert(t.name.as_str(), parsed.map_err(|e| format!("task {:?}: {e}", t.name))?);
     }
+    let deps = conditions
+        .iter()
+        .map(|(t, (c, _))| (*t, c.tasks().into_iter().map(str::to_owned).collect()))
+        .collect();
+    let expected_outcomes = spec
+        .tasks
+        .iter()
+        .map(|t| &t.name)
+        .filter(|t| conditions.values().any(|(c, _)| mentions_outcome(c, t)))
+        .cloned()
+        .collect();
+    let mut dag = Dag {
+        name: run.name.to_owned(),
+        id: id.to_owned(),
+        tasks: spec.tasks.iter().map(|t| (t.name.as_str(), t)).collect(),
+        conditions,
+        deps,
+        expected_outcomes,
+        scope: run.scope.clone(),
+        child_opts: Opts {
+            boundary: Some(id.to_owned()),
+            boundary_limit: run.tmpl.parallelism,
+            on_exit: run.opts.on_exit,
+            depth: run.opts.depth + 1,
+            ..Opts::default()
+        },
+        targets: vec![],
+        halted: None,
+    };
+    let target = spec
+        .target
+        .as_deref()
+        .map(|t| vars::replace(t, &dag.scope, Mode::Strict).map_err(|e| format!("dag.target: {e}")))
+        .transpose()?;
+    dag.targets = match target.as_deref() {
+        Some(t) if !t.trim().is_empty() => t.split_whitespace().map(str::to_owned).collect(),
+        _ => leaf_tasks(&dag),
+    };
+    if let Some(unknown) = dag.targets.iter().find(|t| !dag.tasks.contains_key(t.as_str())) {
+        return Err(format!("dag.target: task {unknown:?} does not exist"));
+    }
+    Ok(Some(dag))
 }
 
 /// The X of every `{{tasks.X...}}` in the strings of `v`.
@@ -628,20 +440,4 @@ fn collect_task_refs(v: &serde_json::Value, out: &mut BTreeSet<String>) {
 fn leaf_tasks(dag: &Dag) -> Vec<String> {
     let used: BTreeSet<&str> = dag.tasks.keys().flat_map(|t| dag.deps(t)).map(String::as_str).collect();
     dag.tasks.keys().filter(|t| !used.contains(**t)).map(|t| t.to_string()).collect()
-}
-
-/// Does the condition name `task` with an explicit non-success result?
-fn mentions_outcome(c: &Depends, task: &str) -> bool {
-    match c {
-        Depends::Task { name, result } => {
-            name == task
-                && matches!(
-                    result,
-                    Some(TaskResult::Failed | TaskResult::Errored | TaskResult::AllFailed | TaskResult::AnySucceeded)
-                )
-        }
-        // `!A` is satisfied exactly when A did not succeed.
-        Depends::Not(e) => e.tasks().contains(task),
-        Depends::And(terms) | Depends::Or(terms) => terms.iter().any(|t| mentions_outcome(t, task)),
-    }
 }

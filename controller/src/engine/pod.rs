@@ -1,63 +1,290 @@
-//! Rendering the pod of a Pod node: the workflow's pod-level fields with
-//! its global variables substituted, under the node's substituted template
-//! (the layout itself is `argo_api::pod`, shared with admission).
+//! Pod nodes: rendering the pod (decided against the project first),
+//! creating it once, and following it to its outcome; a deadline or a
+//! shutdown stops it.
 
-use argo_api::pod::{self, Node, Owner, Patches};
-use argo_api::vars::{self, Mode, Scope};
-use argo_api::workflow::{Template, WorkflowSpec};
-use k8s_openapi::api::core::v1::Pod;
+use std::time::Duration;
 
-use super::Ctx;
+use argo_api::policy;
+use argo_api::vars::{self, Mode};
+use argo_api::workflow::{NodeType, Outputs, Phase, Template};
+use argo_api::{duration, names};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::ctx::Ctx;
+use super::execute::{Opts, Run};
+use super::io::Action;
+
+/// How long a node may wait for the pod it created to be observed before
+/// the pod is considered lost (it is re-created meanwhile, idempotently).
+const POD_APPEAR_GRACE: Duration = Duration::from_secs(60);
 
 impl Ctx<'_> {
-    pub fn render_pod(
-        &self,
-        node_name: &str,
-        node_id: &str,
-        pod_name: &str,
-        tmpl: &Template,
-        tname: Option<&str>,
-        boundary: &Option<String>,
-    ) -> Result<Pod, String> {
-        let spec = self.pod_level.get_or_init(|| pod_level(self.spec, &self.globals)).as_ref()?;
-        let owner = Owner {
-            name: self.name,
-            namespace: self.wf.metadata.namespace.as_deref(),
-            uid: self.wf.metadata.uid.as_deref().unwrap_or_default(),
+    pub fn execute_pod(&mut self, mut run: Run) -> Option<String> {
+        let world = self.world;
+        let id = self.id(run.name);
+        let pod_name = names::pod_name(world.name, run.name, run.tname.as_deref());
+        run.scope.set("pod.name", pod_name.as_str());
+        let exists = self.nodes.contains(&id);
+        if exists && self.nodes.fulfilled(&id) {
+            return Some(id);
+        }
+        let adopted = world.pods.contains_key(&pod_name);
+        if !exists && !adopted && world.spec.parallelism.is_some_and(|limit| self.nodes.active_pods() >= limit) {
+            return None;
+        }
+        let refuse = |ctx: &mut Self, run: &Run, why: String| {
+            ctx.ended_node(run.name, NodeType::Pod, run.tname.clone(), Phase::Error, why, run.opts)
         };
-        let node = Node {
-            name: node_name,
-            id: node_id,
-            pod_name,
-            template_name: tname,
-            boundary: boundary.as_deref(),
+        let rendered = match vars::replace_in(run.tmpl, &run.scope, Mode::Strict) {
+            Ok(t) => t,
+            Err(e) => return Some(refuse(self, &run, e.to_string())),
         };
-        pod::render(owner, node, spec, tmpl, Patches::Apply)
+        if !exists {
+            let opts = run.opts;
+            let pod = match self.render_pod(run.name, &id, &pod_name, &rendered, run.tname.as_deref(), &opts.boundary) {
+                Ok(p) => p,
+                Err(e) => return Some(refuse(self, &run, e)),
+            };
+            if let Some(why) = self.refused_by_project(&pod) {
+                return Some(refuse(self, &run, why));
+            }
+            let as_rendered = Run { tmpl: &rendered, ..run };
+            self.ensure_node(&as_rendered, NodeType::Pod, Phase::Pending);
+            if let Some(n) = self.nodes.get_mut(&id) {
+                n.pod_name = Some(pod_name.clone());
+            }
+            if !adopted {
+                self.actions.push(Action::CreatePod(Box::new(pod)));
+                return Some(id);
+            }
+            self.observe_pod(&id, &pod_name, &rendered, as_rendered.opts);
+            return Some(id);
+        }
+        self.observe_pod(&id, &pod_name, &rendered, run.opts);
+        Some(id)
+    }
+
+    /// Brings a Pod node up to date with its pod, and stops the pod when
+    /// the workflow or the template says so.
+    fn observe_pod(&mut self, id: &str, pod_name: &str, tmpl: &Template, opts: &Opts) {
+        if let Some(why) = self.world.must_stop(opts.on_exit) {
+            self.kill(id, pod_name, Phase::Failed, why);
+            return;
+        }
+        let world = self.world;
+        let Some(pod) = world.pods.get(pod_name) else {
+            self.pod_missing(id, pod_name, tmpl, opts);
+            return;
+        };
+        self.update_from_pod(id, pod);
+        if self.nodes.fulfilled(id) {
+            return;
+        }
+        let started = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.clone())
+            .map(|t| t.0)
+            .or_else(|| self.nodes.get(id).and_then(|n| n.started_at.clone()).map(|t| t.0))
+            .unwrap_or(world.now);
+        let created = self.nodes.get(id).and_then(|n| n.started_at.clone()).map_or(world.now, |t| t.0);
+        if let Some(ads) = tmpl.active_deadline_seconds.as_ref().and_then(seconds)
+            && self.past(started, ads)
+        {
+            self.kill(
+                id,
+                pod_name,
+                Phase::Failed,
+                "Pod was active on the node longer than the specified deadline".into(),
+            );
+            return;
+        }
+        if let Some(t) = tmpl.timeout.as_deref().and_then(|t| duration::parse(t).ok())
+            && self.past(created, t)
+        {
+            self.kill(id, pod_name, Phase::Failed, format!("Step exceeded its timeout of {}", duration::format(t)));
+        }
+    }
+
+    /// Why this pod, as rendered, may not be created: the same decision
+    /// admission makes, on the final values.
+    fn refused_by_project(&self, pod: &Pod) -> Option<String> {
+        let namespace = self.world.wf.metadata.namespace.as_deref().unwrap_or_default();
+        let decision = policy::decide(&policy::Request {
+            subject: policy::Subject::Pod(pod),
+            namespace,
+            user: None,
+            projects: self.world.projects,
+        });
+        if decision.allowed() {
+            return None;
+        }
+        let list: Vec<String> = decision.problems.iter().map(ToString::to_string).collect();
+        Some(match decision.project {
+            Some(name) => format!("pod refused by project {name:?}: {}", list.join("; ")),
+            None => format!("pod not created: {}", list.join("; ")),
+        })
+    }
+
+    fn kill(&mut self, id: &str, pod_name: &str, phase: Phase, why: String) {
+        self.set_phase(id, phase, Some(why));
+        // Even when the watch has not shown the pod yet: it may exist.
+        self.actions.push(Action::DeletePod {
+            name: pod_name.to_owned(),
+        });
+    }
+
+    fn pod_missing(&mut self, id: &str, pod_name: &str, tmpl: &Template, opts: &Opts) {
+        let failure = self.world.create_errors.get(pod_name).cloned();
+        if let Some(e) = failure.as_ref().filter(|e| e.permanent) {
+            self.set_phase(id, Phase::Error, Some(format!("failed to create pod {pod_name}: {}", e.message)));
+            return;
+        }
+        let Some(node) = self.nodes.get(id) else { return };
+        let now = self.world.now;
+        let created = node.started_at.clone().map_or(now, |t| t.0);
+        let young = now.duration_since(created) < POD_APPEAR_GRACE.try_into().unwrap_or_default();
+        let (pending, name, tname) = (node.phase == Phase::Pending, node.name.clone(), node.template_name.clone());
+        match (pending && young, failure) {
+            (true, failure) => {
+                // Created but not yet seen (watch lag, a crash before the
+                // create, a passing apiserver error): creating again is
+                // idempotent, the name is fixed.
+                match self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary) {
+                    // Decided again: the projects may have changed since.
+                    Ok(pod) => match self.refused_by_project(&pod) {
+                        None => self.actions.push(Action::CreatePod(Box::new(pod))),
+                        Some(why) => {
+                            self.set_phase(id, Phase::Error, Some(why));
+                            return;
+                        }
+                    },
+                    Err(e) => {
+                        self.set_phase(id, Phase::Error, Some(e));
+                        return;
+                    }
+                }
+                if let Some(e) = failure {
+                    self.nodes.set_message(id, Some(format!("waiting to create pod: {}", e.message)));
+                }
+                self.requeue_in(Duration::from_secs(5));
+            }
+            (false, Some(e)) => {
+                self.set_phase(id, Phase::Error, Some(format!("failed to create pod {pod_name}: {}", e.message)));
+            }
+            (false, None) => {
+                self.set_phase(id, Phase::Error, Some(format!("pod {pod_name} was deleted before it finished")));
+            }
+        }
+    }
+
+    fn update_from_pod(&mut self, id: &str, pod: &Pod) {
+        let now = self.world.now;
+        let status = pod.status.clone().unwrap_or_default();
+        let main = status.container_statuses.iter().flatten().find(|c| c.name == "main");
+        let exit_code = main
+            .and_then(|c| c.state.as_ref())
+            .and_then(|s| s.terminated.as_ref())
+            .map(|t| t.exit_code.to_string());
+        let finished_at = main
+            .and_then(|c| c.state.as_ref())
+            .and_then(|s| s.terminated.as_ref())
+            .and_then(|t| t.finished_at.clone());
+        let (phase, message) = match status.phase.as_deref() {
+            Some("Running") => (Phase::Running, None),
+            Some("Succeeded") => (Phase::Succeeded, None),
+            Some("Failed") => failed_reason(pod),
+            _ => (Phase::Pending, pending_reason(pod)),
+        };
+        if let Some(n) = self.nodes.get_mut(id) {
+            n.host_node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone()).or(n.host_node_name.take());
+            n.pod_ip = status.pod_ip.clone().or(n.pod_ip.take());
+            if exit_code.is_some() {
+                n.outputs.get_or_insert_with(Outputs::default).exit_code = exit_code;
+            }
+            if phase.is_completed() {
+                n.finished_at = finished_at.or(Some(now.into()));
+            }
+        }
+        self.set_phase(id, phase, message);
     }
 }
 
-/// The workflow's pod-level fields (service account, volumes, security
-/// context, podSpecPatch...) with `{{workflow.*}}` substituted, as upstream
-/// substitutes global variables into the whole spec.
-fn pod_level(spec: &WorkflowSpec, globals: &Scope) -> Result<WorkflowSpec, String> {
-    let fields = WorkflowSpec {
-        service_account_name: spec.service_account_name.clone(),
-        automount_service_account_token: spec.automount_service_account_token,
-        volumes: spec.volumes.clone(),
-        node_selector: spec.node_selector.clone(),
-        affinity: spec.affinity.clone(),
-        tolerations: spec.tolerations.clone(),
-        image_pull_secrets: spec.image_pull_secrets.clone(),
-        host_network: spec.host_network,
-        dns_policy: spec.dns_policy.clone(),
-        dns_config: spec.dns_config.clone(),
-        security_context: spec.security_context.clone(),
-        pod_spec_patch: spec.pod_spec_patch.clone(),
-        pod_metadata: spec.pod_metadata.clone(),
-        pod_priority_class_name: spec.pod_priority_class_name.clone(),
-        scheduler_name: spec.scheduler_name.clone(),
-        host_aliases: spec.host_aliases.clone(),
-        ..WorkflowSpec::default()
+/// activeDeadlineSeconds of a template, once substituted.
+fn seconds(v: &IntOrString) -> Option<Duration> {
+    match v {
+        IntOrString::Int(n) => u64::try_from(*n).ok().map(Duration::from_secs),
+        IntOrString::String(s) => s.trim().parse::<u64>().ok().map(Duration::from_secs),
+    }
+}
+
+fn pending_reason(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    for c in status.container_statuses.iter().flatten() {
+        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = w.reason.clone().unwrap_or_default();
+            return Some(match &w.message {
+                Some(m) if !m.is_empty() => format!("{reason}: {m}"),
+                _ => reason,
+            })
+            .filter(|r| !r.is_empty());
+        }
+    }
+    status.conditions.iter().flatten().find(|c| c.reason.as_deref() == Some("Unschedulable")).map(|c| {
+        match &c.message {
+            Some(m) => format!("Unschedulable: {m}"),
+            None => "Unschedulable".into(),
+        }
+    })
+}
+
+/// Phase and message of a Failed pod, preferring (as upstream does) the
+/// pod's own message, then init containers, the main container, sidecars.
+fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
+    let status = pod.status.clone().unwrap_or_default();
+    if let Some(m) = status.message.filter(|m| !m.is_empty()) {
+        return (Phase::Failed, Some(m));
+    }
+    let describe = |c: &ContainerStatus| -> Option<String> {
+        let t = c.state.as_ref()?.terminated.as_ref()?;
+        if t.exit_code == 0 {
+            return None;
+        }
+        let mut msg = format!("{} (exit code {})", t.reason.as_deref().unwrap_or("Error"), t.exit_code);
+        if let Some(m) = t.message.as_deref().filter(|m| !m.is_empty()) {
+            msg = format!("{msg}: {}", m.trim_end());
+        }
+        Some(format!("{}: {msg}", c.name))
     };
-    vars::replace_in(&fields, globals, Mode::Strict).map_err(|e| format!("spec: {e}"))
+    for c in status.init_container_statuses.iter().flatten() {
+        if let Some(m) = describe(c) {
+            return (Phase::Error, Some(m));
+        }
+    }
+    let containers = status.container_statuses.unwrap_or_default();
+    for c in containers.iter().filter(|c| c.name == "main") {
+        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            return (
+                Phase::Error,
+                Some(format!(
+                    "Pod failed before main container starts due to {}: {}",
+                    w.reason.clone().unwrap_or_default(),
+                    w.message.clone().unwrap_or_default()
+                )),
+            );
+        }
+        if let Some(m) = describe(c) {
+            return (Phase::Failed, Some(m));
+        }
+    }
+    for c in containers.iter().filter(|c| c.name != "main") {
+        let code = c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code);
+        if !matches!(code, Some(137 | 143))
+            && let Some(m) = describe(c)
+        {
+            return (Phase::Failed, Some(m));
+        }
+    }
+    (Phase::Failed, Some("pod failed: main container did not complete successfully".into()))
 }

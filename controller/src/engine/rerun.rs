@@ -39,11 +39,52 @@ pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
         _ => None,
     };
     let nodes = &status.nodes;
+    let parents = parents(nodes);
+    let remove = to_remove(name, nodes, &parents, req, selector.as_ref());
+    let reset = groups_to_reset(nodes, &parents, &remove);
+    let delete_pods: Vec<String> = remove
+        .iter()
+        .filter_map(|id| nodes.get(id))
+        .filter(|n| n.type_ == NodeType::Pod)
+        .map(|n| n.pod_name.clone().unwrap_or_else(|| names::pod_name(name, &n.name, n.template_name.as_deref())))
+        .collect();
+    status.nodes = kept(nodes, &remove, &reset);
+    status.phase = Some(Phase::Running);
+    status.finished_at = None;
+    status.message = None;
+    status.conditions.retain(|c| c.type_ != "Completed");
+    Ok(Rerun {
+        status,
+        delete_pods,
+        removed: remove.len(),
+    })
+}
+
+/// Each node's parents: the nodes that list it as a child.
+fn parents(nodes: &BTreeMap<String, NodeStatus>) -> HashMap<&str, Vec<&str>> {
+    let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for n in nodes.values() {
+        for c in &n.children {
+            parents.entry(c.as_str()).or_default().push(n.id.as_str());
+        }
+    }
+    parents
+}
+
+/// The failed leaves (and the selected succeeded ones), the omitted nodes
+/// and the exit handler, with everything after or inside them.
+fn to_remove(
+    name: &str,
+    nodes: &BTreeMap<String, NodeStatus>,
+    parents: &HashMap<&str, Vec<&str>>,
+    req: &RetryRequest,
+    selector: Option<&NodeSelector>,
+) -> BTreeSet<String> {
     let on_exit = names::node_id(name, &names::on_exit_node(name));
     let mut remove: BTreeSet<String> = BTreeSet::new();
     for n in nodes.values() {
         let leaf = !is_group(n.type_);
-        let selected = req.restart_successful && selector.as_ref().is_none_or(|s| s.matches(n));
+        let selected = req.restart_successful && selector.is_none_or(|s| s.matches(n));
         if (leaf && n.phase.failed_or_error())
             || n.phase == Phase::Omitted
             || (leaf && n.phase == Phase::Succeeded && selected)
@@ -53,12 +94,6 @@ pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
         }
     }
     // Everything after a removed node, or inside a removed boundary, goes too.
-    let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
-    for n in nodes.values() {
-        for c in &n.children {
-            parents.entry(c.as_str()).or_default().push(n.id.as_str());
-        }
-    }
     loop {
         let before = remove.len();
         for n in nodes.values() {
@@ -72,10 +107,17 @@ pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
             }
         }
         if remove.len() == before {
-            break;
+            return remove;
         }
     }
-    // The groups that contain or lead to removed nodes run again.
+}
+
+/// The groups that contain or lead to removed nodes: they run again.
+fn groups_to_reset(
+    nodes: &BTreeMap<String, NodeStatus>,
+    parents: &HashMap<&str, Vec<&str>>,
+    remove: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let mut reset: BTreeSet<String> = nodes
         .values()
         .filter(|n| is_group(n.type_) && n.phase.failed_or_error())
@@ -92,14 +134,16 @@ pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
             }
         }
     }
-    let delete_pods: Vec<String> = remove
-        .iter()
-        .filter_map(|id| nodes.get(id))
-        .filter(|n| n.type_ == NodeType::Pod)
-        .map(|n| n.pod_name.clone().unwrap_or_else(|| names::pod_name(name, &n.name, n.template_name.as_deref())))
-        .collect();
-    let kept: BTreeMap<String, NodeStatus> = status
-        .nodes
+    reset
+}
+
+/// The nodes that stay, without links to removed ones; reset groups run.
+fn kept(
+    nodes: &BTreeMap<String, NodeStatus>,
+    remove: &BTreeSet<String>,
+    reset: &BTreeSet<String>,
+) -> BTreeMap<String, NodeStatus> {
+    nodes
         .iter()
         .filter(|(id, _)| !remove.contains(*id))
         .map(|(id, n)| {
@@ -113,15 +157,5 @@ pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
             }
             (id.clone(), n)
         })
-        .collect();
-    status.nodes = kept;
-    status.phase = Some(Phase::Running);
-    status.finished_at = None;
-    status.message = None;
-    status.conditions.retain(|c| c.type_ != "Completed");
-    Ok(Rerun {
-        status,
-        delete_pods,
-        removed: remove.len(),
-    })
+        .collect()
 }

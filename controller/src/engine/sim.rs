@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use argo_api::Workflow;
-use argo_api::labels;
+use argo_api::keys;
 use argo_api::workflow::Phase;
 use k8s_openapi::api::core::v1::{
     ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod, PodStatus,
@@ -16,7 +16,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use super::{Action, Input, Output, PodIndex};
+use super::io::{Action, CreateError, Input, Output, PodIndex};
+use super::reconcile::reconcile;
+use super::rerun::{Rerun, rerun};
 use argo_api::policy::Projects;
 
 /// The project `kubectl argo install` ships: every namespace, baseline pods.
@@ -40,7 +42,7 @@ pub struct Sim {
     pub workflow_deleted: bool,
     /// How many times the engine ran.
     pub reconciles: usize,
-    create_errors: BTreeMap<String, super::CreateError>,
+    create_errors: BTreeMap<String, CreateError>,
     wake_at: Option<Timestamp>,
     /// The projects every pod is decided against, as the shell passes
     /// them: by default the install's `default` project.
@@ -77,7 +79,7 @@ impl Sim {
         self.pods
             .iter()
             .filter(|(_, p)| {
-                p.metadata.labels.as_ref().and_then(|l| l.get(labels::COMPLETED)).map(String::as_str) != Some("true")
+                p.metadata.labels.as_ref().and_then(|l| l.get(keys::COMPLETED)).map(String::as_str) != Some("true")
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -86,7 +88,7 @@ impl Sim {
     /// Runs the engine once and applies its output.
     pub fn reconcile(&mut self) -> Output {
         let pods = self.visible_pods();
-        let out = super::reconcile(&Input {
+        let out = reconcile(&Input {
             workflow: &self.workflow,
             pods: &pods,
             now: self.now,
@@ -129,7 +131,7 @@ impl Sim {
                         p.metadata
                             .labels
                             .get_or_insert_with(BTreeMap::new)
-                            .insert(labels::COMPLETED.into(), "true".into());
+                            .insert(keys::COMPLETED.into(), "true".into());
                     }
                 }
                 Action::Event {
@@ -144,15 +146,15 @@ impl Sim {
 
     /// Carries out a `kubectl argo retry` as the shell does: the old pods
     /// go, then the status the engine computed is written.
-    pub fn retry(&mut self, request: &argo_api::retry::RetryRequest) -> Result<super::Rerun, String> {
-        let rerun = super::rerun(&self.workflow, request)?;
-        for pod in &rerun.delete_pods {
+    pub fn retry(&mut self, request: &argo_api::retry::RetryRequest) -> Result<Rerun, String> {
+        let plan = rerun(&self.workflow, request)?;
+        for pod in &plan.delete_pods {
             if self.pods.remove(pod).is_some() {
                 self.deleted_pods.push(pod.clone());
             }
         }
-        self.workflow.status = Some(rerun.status.clone());
-        Ok(rerun)
+        self.workflow.status = Some(plan.status.clone());
+        Ok(plan)
     }
 
     pub fn phase(&self) -> Option<Phase> {
@@ -281,7 +283,7 @@ impl Sim {
     pub fn refuse_pod(&mut self, name: &str, why: &str) {
         self.create_errors.insert(
             name.into(),
-            super::CreateError {
+            CreateError {
                 message: why.into(),
                 permanent: true,
             },

@@ -1,15 +1,13 @@
-//! The plain-HTTP admin port: `/healthz`, `/readyz` and `/metrics`.
+//! What the controller's admin port reports: ready once it leads and its
+//! caches (workflows, pods, projects) have their first full list, or as a
+//! standby; metrics with the workflow gauges refreshed from the caches.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use argo_api::service::WatchedProjects;
-use axum::Router;
-use axum::extract::State as Extract;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use argo_service::WatchedProjects;
+use argo_service::ready::Readiness;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::DynamicObject;
 use kube::runtime::reflector::Store;
@@ -17,37 +15,37 @@ use tokio::sync::watch;
 
 use super::metrics::{Metrics, PhaseLabel};
 
+/// The workflow and pod caches, once the controller leads.
+type Stores = Arc<Mutex<Option<(Store<DynamicObject>, Store<Pod>)>>>;
+
 #[derive(Clone)]
 pub struct State {
     metrics: Arc<Metrics>,
-    inner: Arc<Mutex<Inner>>,
-}
-
-#[derive(Default)]
-struct Inner {
-    role: &'static str,
-    stores: Option<(Store<DynamicObject>, Store<Pod>)>,
-    /// Workflows, pods.
-    synced: [Arc<AtomicBool>; 2],
-    projects: Option<Arc<WatchedProjects>>,
+    ready: Readiness,
+    leading: Arc<AtomicBool>,
+    stores: Stores,
 }
 
 impl State {
     pub fn new(metrics: Arc<Metrics>) -> State {
+        let ready = Readiness::new();
+        ready.set_role("starting", false);
+        let leading = ready.flag("leading");
         State {
             metrics,
-            inner: Arc::new(Mutex::new(Inner {
-                role: "starting",
-                ..Inner::default()
-            })),
+            ready,
+            leading,
+            stores: Arc::default(),
         }
     }
 
+    /// `standby` waits for the lease (and is ready as such); `leader` runs.
     pub fn set_role(&self, role: &'static str) {
-        self.lock().role = role;
+        self.ready.set_role(role, role == "standby");
+        self.leading.store(role == "leader", Ordering::Release);
     }
 
-    /// Watches the caches sync; ready once all three have their first
+    /// Watches the caches sync: ready once all three have their first
     /// list. Returns the pods' flag, which (with the projects') gates
     /// reconciles.
     pub fn set_stores(
@@ -56,42 +54,18 @@ impl State {
         pods: Store<Pod>,
         projects: Arc<WatchedProjects>,
     ) -> Arc<AtomicBool> {
-        let synced: [Arc<AtomicBool>; 2] = Default::default();
-        tokio::spawn(mark_synced(workflows.clone(), synced[0].clone()));
-        tokio::spawn(mark_synced(pods.clone(), synced[1].clone()));
-        let mut inner = self.lock();
-        inner.stores = Some((workflows, pods));
-        inner.synced = synced.clone();
-        inner.projects = Some(projects);
-        synced[1].clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Ready: a standby waiting for the lease, or a leader whose caches
-    /// have synced.
-    fn ready(&self) -> Result<String, String> {
-        let inner = self.lock();
-        match (inner.role, &inner.stores) {
-            ("standby", _) => Ok("standby: waiting for the leader lease".into()),
-            ("leader", Some(_)) => {
-                let [wf, pods] = inner.synced.each_ref().map(|f| f.load(Ordering::Acquire));
-                let projects = inner.projects.as_ref().is_some_and(|p| p.is_synced());
-                if wf && pods && projects {
-                    Ok("leader: caches synced".into())
-                } else {
-                    Err(format!("leader: caches syncing (workflows {wf}, pods {pods}, projects {projects})"))
-                }
-            }
-            (role, _) => Err(format!("{role}: not ready")),
-        }
+        let workflows_synced = self.ready.flag("workflows synced");
+        let pods_synced = self.ready.flag("pods synced");
+        self.ready.require("projects synced", move || projects.is_synced());
+        tokio::spawn(mark_synced(workflows.clone(), workflows_synced));
+        tokio::spawn(mark_synced(pods.clone(), pods_synced.clone()));
+        *self.stores.lock().unwrap_or_else(|e| e.into_inner()) = Some((workflows, pods));
+        pods_synced
     }
 
     fn refresh_gauges(&self) {
-        let inner = self.lock();
-        let Some((wf, pods)) = &inner.stores else {
+        let stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((wf, pods)) = stores.as_ref() else {
             return;
         };
         let mut by_phase: BTreeMap<String, i64> =
@@ -127,31 +101,11 @@ where
     }
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, state: State, mut stop: watch::Receiver<bool>) {
-    let app = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(state);
-    let shutdown = async move {
-        let _ = stop.wait_for(|s| *s).await;
-    };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-        tracing::error!(error = %e, "admin server failed");
-    }
-}
-
-async fn readyz(Extract(state): Extract<State>) -> impl IntoResponse {
-    match state.ready() {
-        Ok(m) => (StatusCode::OK, m),
-        Err(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
-    }
-}
-
-async fn metrics(Extract(state): Extract<State>) -> impl IntoResponse {
-    state.refresh_gauges();
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        state.metrics.encode(),
-    )
+pub async fn serve(listener: tokio::net::TcpListener, state: State, stop: watch::Receiver<bool>) {
+    let ready = state.ready.clone();
+    let metrics = Arc::new(move || {
+        state.refresh_gauges();
+        state.metrics.encode()
+    });
+    argo_service::admin::serve(listener, ready, metrics, stop).await;
 }

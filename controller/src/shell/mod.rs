@@ -3,18 +3,19 @@
 //! it decides. Only the replica holding the Lease reconciles.
 
 mod admin;
+mod apply;
 pub mod args;
 mod error;
 mod leader;
 mod metrics;
-mod patch;
 mod reconcile;
-mod retry;
+mod rerun;
+mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use argo_api::service::WatchedProjects;
+use argo_service::WatchedProjects;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
@@ -28,14 +29,14 @@ pub use args::Args;
 pub use error::Error;
 
 use self::metrics::Metrics;
-use self::reconcile::Shared;
+use self::shared::Shared;
 
 /// Runs the controller until the first shutdown signal.
 pub async fn run(args: Args) -> Result<(), Error> {
-    let client = argo_api::service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let client = argo_service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(argo_api::service::stop_on_signals(stop_tx));
+    tokio::spawn(argo_service::stop_on_signals(stop_tx));
 
     let state = admin::State::new(metrics.clone());
     let listener = tokio::net::TcpListener::bind(&args.admin_address).await?;
@@ -85,11 +86,8 @@ async fn controller(
     };
     let (pod_store, pod_writer) = reflector::store::<Pod>();
     // Only pods whose outcome is not yet recorded: the rest need no memory.
-    let pod_config = watcher::Config::default().labels(&format!(
-        "{},{}!=true",
-        argo_api::labels::WORKFLOW,
-        argo_api::labels::COMPLETED
-    ));
+    let pod_config =
+        watcher::Config::default().labels(&format!("{},{}!=true", argo_api::keys::WORKFLOW, argo_api::keys::COMPLETED));
     let pod_events = watcher(pod_api, pod_config)
         .default_backoff()
         .modify(reconcile::slim_pod)

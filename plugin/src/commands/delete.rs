@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use kube::api::{DeleteParams, ListParams};
 
 use super::Ctx;
-use super::list::{Filter, label_selector, list_all};
+use super::shared::{Filter, label_selector, list_all};
 use crate::cluster::split_target;
 use crate::error::{Error, Result};
 

@@ -94,12 +94,12 @@ pub async fn suspend(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
 }
 
 pub async fn resume(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
-    let at = super::now().to_string();
+    let at = super::shared::now().to_string();
     each(ctx, &args.names, "resumed", |phase| {
         if completed(phase) {
             return Err("cannot resume completed workflows".into());
         }
-        Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": {argo_api::labels::RESUME: at}}}))
+        Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": {argo_api::keys::RESUME: at}}}))
     })
     .await
 }
@@ -111,7 +111,7 @@ fn shutdown(strategy: &'static str, message: Option<String>) -> impl Fn(&str) ->
         }
         let mut body = json!({"spec": {"shutdown": strategy}});
         if let Some(m) = &message {
-            body["metadata"] = json!({"annotations": {argo_api::labels::SHUTDOWN_MESSAGE: m}});
+            body["metadata"] = json!({"annotations": {argo_api::keys::SHUTDOWN_MESSAGE: m}});
         }
         Ok(body)
     }

@@ -4,11 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
 
-use super::{Ctx, Format, now, print_objects};
+use super::Ctx;
+use super::shared::{Filter, Format, label_selector, list_all, now, output_parser, print_objects, view_of};
 use crate::cluster::{self, Conn, parse_duration};
 use crate::error::{Error, Result};
 use crate::print::list::{Options, Row, sort, table};
@@ -66,84 +66,8 @@ pub struct ListArgs {
     #[arg(long, default_value = "10s")]
     pub cluster_timeout: String,
     /// Output format
-    #[arg(short, long, value_parser = ["wide", "json", "yaml", "name"])]
-    pub output: Option<String>,
-}
-
-/// Server-side label selector for the filters that have labels.
-pub fn label_selector(user: Option<&str>, running: bool, completed: bool, status: Option<&str>) -> Result<String> {
-    let mut parts: Vec<String> = user.filter(|s| !s.is_empty()).map(|s| vec![s.to_owned()]).unwrap_or_default();
-    if running {
-        parts.push(format!("{}!=true", argo_api::labels::WORKFLOW_COMPLETED));
-    }
-    if completed {
-        parts.push(format!("{}=true", argo_api::labels::WORKFLOW_COMPLETED));
-    }
-    if let Some(status) = status {
-        let phases = status.split(',').map(|p| phase_name(p.trim())).collect::<Result<Vec<_>>>()?;
-        parts.push(format!("{} in ({})", argo_api::labels::PHASE, phases.join(",")));
-    }
-    Ok(parts.join(","))
-}
-
-fn phase_name(p: &str) -> Result<&'static str> {
-    ["Pending", "Running", "Succeeded", "Failed", "Error"]
-        .into_iter()
-        .find(|known| known.eq_ignore_ascii_case(p))
-        .ok_or_else(|| {
-            Error::Usage(format!("unknown status {p:?}: expected Pending, Running, Succeeded, Failed or Error"))
-        })
-}
-
-/// Client-side filters: name prefix, creation and finish times.
-pub struct Filter {
-    pub prefix: Option<String>,
-    pub created_after: Option<Timestamp>,
-    pub finished_before: Option<Timestamp>,
-}
-
-impl Filter {
-    pub fn keeps(&self, wf: &WorkflowView) -> bool {
-        self.prefix.as_deref().is_none_or(|p| wf.name().starts_with(p))
-            && self.created_after.is_none_or(|t| wf.created().is_some_and(|c| c >= t))
-            && self.finished_before.is_none_or(|t| wf.is_completed() && wf.finished().is_some_and(|f| f <= t))
-    }
-
-    pub fn from_flags(prefix: Option<&str>, since: Option<&str>, older: Option<&str>) -> Result<Filter> {
-        let ago = |d: Option<&str>| -> Result<Option<Timestamp>> {
-            d.map(|d| {
-                let d = parse_duration(d)?;
-                now().checked_sub(signed(d)).map_err(|e| Error::Usage(e.to_string()))
-            })
-            .transpose()
-        };
-        Ok(Filter {
-            prefix: prefix.map(str::to_owned),
-            created_after: ago(since)?,
-            finished_before: ago(older)?,
-        })
-    }
-}
-
-fn signed(d: Duration) -> k8s_openapi::jiff::SignedDuration {
-    k8s_openapi::jiff::SignedDuration::try_from(d).unwrap_or(k8s_openapi::jiff::SignedDuration::MAX)
-}
-
-/// Every object the API returns, a page of `chunk` at a time.
-pub async fn list_all<K>(api: &Api<K>, params: &ListParams) -> std::result::Result<Vec<K>, kube::Error>
-where
-    K: Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let mut out = Vec::new();
-    let mut params = params.clone();
-    loop {
-        let page = api.list(&params).await?;
-        out.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params.continue_token = Some(token),
-            None => return Ok(out),
-        }
-    }
+    #[arg(short, long, value_parser = output_parser(&[Format::Wide, Format::Json, Format::Yaml, Format::Name]))]
+    pub output: Option<Format>,
 }
 
 async fn fetch<K>(conn: &Conn, api: Api<K>, params: &ListParams) -> Result<Vec<K>>
@@ -172,13 +96,13 @@ pub async fn run(args: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
             .filter(|c| c.contains(','))
             .map(|c| c.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
     };
-    let raw = matches!(args.output.as_deref(), Some("json" | "yaml"));
+    let raw = args.output.is_some_and(Format::raw);
     let timeout = parse_duration(&args.cluster_timeout)?;
     let Some(contexts) = contexts else {
         let conn = ctx.conn(None, false).await?;
         if raw {
             let items = fetch(&conn, conn.raw(args.all_namespaces), &params).await?;
-            return print_raw(&keep_raw(items, &filter), args.output.as_deref());
+            return print_raw(&keep_raw(items, &filter), args.output);
         }
         let views = fetch(&conn, conn.views(args.all_namespaces), &params).await?;
         let results = vec![(conn.context.clone(), Ok(views))];
@@ -197,7 +121,7 @@ pub async fn run(args: ListArgs, ctx: &Ctx) -> Result<ExitCode> {
                 }
             }
         }
-        print_raw(&all, args.output.as_deref())?;
+        print_raw(&all, args.output)?;
         return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     let results = across(ctx, &contexts, timeout, &params, args.all_namespaces, false)
@@ -253,22 +177,12 @@ async fn across(
     futures::future::join_all(contexts.iter().cloned().map(one)).await
 }
 
-/// The printers' view of a raw object.
-pub fn view_of(o: &DynamicObject) -> WorkflowView {
-    serde_json::to_value(o).ok().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
-}
-
 fn keep_raw(items: Vec<DynamicObject>, filter: &Filter) -> Vec<DynamicObject> {
     items.into_iter().filter(|o| filter.keeps(&view_of(o))).collect()
 }
 
-fn print_raw(items: &[DynamicObject], output: Option<&str>) -> Result<ExitCode> {
-    let format = if output == Some("json") {
-        Format::Json
-    } else {
-        Format::Yaml
-    };
-    print_objects(items, format, false)?;
+fn print_raw(items: &[DynamicObject], output: Option<Format>) -> Result<ExitCode> {
+    print_objects(items, output.unwrap_or(Format::Yaml), false)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -292,7 +206,7 @@ fn print_table(
         }
     }
     sort(&mut workflows);
-    if args.output.as_deref() == Some("name") {
+    if args.output == Some(Format::Name) {
         for (_, wf) in &workflows {
             writeln!(out, "{}", wf.name())?;
         }
@@ -307,7 +221,7 @@ fn print_table(
         }));
         let opts = Options {
             all_namespaces: args.all_namespaces,
-            wide: args.output.as_deref() == Some("wide"),
+            wide: args.output == Some(Format::Wide),
             no_headers: args.no_headers,
             contexts,
         };

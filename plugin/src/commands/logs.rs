@@ -127,7 +127,7 @@ pub fn pod_color(pod: &str) -> u8 {
 }
 
 fn pod_selector(workflow: &str, extra: Option<&str>) -> String {
-    let mut s = format!("{}={workflow}", argo_api::labels::WORKFLOW);
+    let mut s = format!("{}={workflow}", argo_api::keys::WORKFLOW);
     if let Some(e) = extra.filter(|e| !e.is_empty()) {
         s.push(',');
         s.push_str(e);

@@ -10,6 +10,7 @@ pub mod list;
 pub mod logs;
 pub mod resubmit;
 pub mod retry;
+pub mod shared;
 pub mod submit;
 pub mod version;
 pub mod wait;
@@ -107,42 +108,4 @@ fn completion(shell: Shell, out: &mut impl Write) -> Result<ExitCode> {
     };
     clap_complete::generate(shell, &mut cmd, "kubectl-argo", out);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Output formats shared by the commands that print workflows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Json,
-    Yaml,
-    Wide,
-    Name,
-    Short,
-}
-
-/// Prints objects as JSON (one object, or an array) or YAML documents.
-pub fn print_objects<T: serde::Serialize>(objects: &[T], format: Format, single: bool) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json if single && objects.len() == 1 => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&objects[0])?)?
-        }
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(objects)?)?,
-        Format::Yaml if single && objects.len() == 1 => write!(out, "{}", serde_yaml::to_string(&objects[0])?)?,
-        Format::Yaml => write!(out, "{}", serde_yaml::to_string(objects)?)?,
-        _ => {}
-    }
-    Ok(())
-}
-
-/// `name=value`, as `-p` takes it.
-pub fn parse_parameter(s: &str) -> Result<(String, String)> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-        _ => Err(Error::Usage(format!("invalid parameter {s:?}: expected NAME=VALUE"))),
-    }
-}
-
-/// Now, from the system clock.
-pub fn now() -> k8s_openapi::jiff::Timestamp {
-    k8s_openapi::jiff::Timestamp::now()
 }

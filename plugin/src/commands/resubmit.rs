@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use kube::api::{DynamicObject, PostParams};
 use serde_json::{Value, json};
 
-use super::get::{columns, show};
-use super::list::view_of;
-use super::{Ctx, parse_parameter};
+use super::Ctx;
+use super::shared::{Format, columns, output_parser, parse_parameter, set_parameters, show, view_of};
 use crate::cluster::split_target;
 use crate::error::{Error, Result};
 
@@ -31,20 +30,20 @@ pub struct ResubmitArgs {
     #[arg(long)]
     pub wait: bool,
     /// Output format
-    #[arg(short, long, value_parser = ["wide", "short", "name"])]
-    pub output: Option<String>,
+    #[arg(short, long, value_parser = output_parser(&[Format::Wide, Format::Short, Format::Name]))]
+    pub output: Option<Format>,
 }
 
 /// Labels and annotations the controller or kubectl own, not carried over.
 fn carried(key: &str) -> bool {
     !matches!(
         key,
-        argo_api::labels::PHASE
-            | argo_api::labels::WORKFLOW_COMPLETED
-            | argo_api::labels::RESUME
-            | argo_api::labels::RETRY
-            | argo_api::labels::SHUTDOWN_MESSAGE
-            | argo_api::labels::RESUBMITTED_FROM
+        argo_api::keys::PHASE
+            | argo_api::keys::WORKFLOW_COMPLETED
+            | argo_api::keys::RESUME
+            | argo_api::keys::RETRY
+            | argo_api::keys::SHUTDOWN_MESSAGE
+            | argo_api::keys::RESUBMITTED_FROM
             | "kubectl.kubernetes.io/last-applied-configuration"
     )
 }
@@ -61,9 +60,9 @@ pub fn resubmission(old: &DynamicObject, parameters: &[(String, String)]) -> Val
             .collect::<serde_json::Map<_, _>>()
     };
     let mut labels = filter(&old.metadata.labels);
-    labels.insert(argo_api::labels::RESUBMITTED_FROM.into(), json!(name));
+    labels.insert(argo_api::keys::RESUBMITTED_FROM.into(), json!(name));
     let mut spec = old.data.get("spec").cloned().unwrap_or_else(|| json!({}));
-    super::submit::set_parameters(&mut spec, parameters);
+    set_parameters(&mut spec, parameters);
     if let Some(s) = spec.as_object_mut() {
         s.remove("shutdown");
         s.remove("suspend");
@@ -92,10 +91,10 @@ pub async fn run(args: ResubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let new: DynamicObject = serde_json::from_value(resubmission(&old, &parameters))?;
     let created = api.create(&PostParams::default(), &new).await.map_err(|e| conn.err(e))?;
     let new_name = created.metadata.name.clone().unwrap_or_default();
-    if args.output.as_deref() == Some("name") {
+    if args.output == Some(Format::Name) {
         println!("{new_name}");
     } else {
-        print!("{}", show(ctx, &view_of(&created), columns(args.output.as_deref()), None, false));
+        print!("{}", show(ctx, &view_of(&created), columns(args.output), None, false));
     }
     if args.wait {
         return super::wait::wait_one(&conn, &new_name).await;

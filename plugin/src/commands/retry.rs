@@ -8,10 +8,8 @@ use argo_api::retry::RetryRequest;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
-use super::get::{columns, show};
-use super::list::view_of;
-use super::submit::set_parameters;
-use super::{Ctx, parse_parameter};
+use super::Ctx;
+use super::shared::{Format, columns, output_parser, parse_parameter, set_parameters, show, view_of};
 use crate::cluster::split_target;
 use crate::error::{Error, Result};
 
@@ -41,8 +39,8 @@ pub struct RetryArgs {
     #[arg(long)]
     pub wait: bool,
     /// Output format of the workflow shown after the retry
-    #[arg(short, long, value_parser = ["wide", "short", "name"])]
-    pub output: Option<String>,
+    #[arg(short, long, value_parser = output_parser(&[Format::Wide, Format::Short, Format::Name]))]
+    pub output: Option<Format>,
 }
 
 pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -65,7 +63,7 @@ pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
         )));
     }
     let request = RetryRequest {
-        requested_at: super::now().to_string(),
+        requested_at: super::shared::now().to_string(),
         restart_successful: args.restart_successful,
         node_field_selector: args.node_field_selector.clone(),
     };
@@ -73,7 +71,7 @@ pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
     // update conditional on the version read.
     let mut body = json!({"metadata": {
         "resourceVersion": raw.metadata.resource_version,
-        "annotations": {argo_api::labels::RETRY: serde_json::to_string(&request)?},
+        "annotations": {argo_api::keys::RETRY: serde_json::to_string(&request)?},
     }});
     if !parameters.is_empty() {
         let mut spec = raw.data.get("spec").cloned().unwrap_or_else(|| json!({}));
@@ -87,18 +85,18 @@ pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
     // Show the workflow once the controller has taken the request.
     let mut current = conn.view(&name).await?;
     for _ in 0..50 {
-        if !current.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(argo_api::labels::RETRY)) {
+        if !current.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(argo_api::keys::RETRY)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         current = conn.view(&name).await?;
     }
-    if args.output.as_deref() == Some("name") {
+    if args.output == Some(Format::Name) {
         println!("{name}");
     } else {
-        print!("{}", show(ctx, &current, columns(args.output.as_deref()), None, false));
+        print!("{}", show(ctx, &current, columns(args.output), None, false));
     }
-    if current.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(argo_api::labels::RETRY)) {
+    if current.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(argo_api::keys::RETRY)) {
         eprintln!("note: the controller has not taken the retry request yet; is argo-controller running?");
     }
     if args.wait {

@@ -9,12 +9,11 @@ use std::process::ExitCode;
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 
-use super::get::{columns, show};
-use super::lint::{Finding, lint_workflow, read};
-use super::list::view_of;
-use super::{Ctx, Format, parse_parameter, print_objects};
+use super::Ctx;
+use super::shared::{Format, columns, output_parser, parse_parameter, print_objects, set_parameters, show, view_of};
 use crate::error::{Error, Result};
 use crate::follow::until_done;
+use crate::lint::{Finding, lint_workflow, read};
 
 pub const EXAMPLES: &str = "Examples:
   kubectl argo submit workflow.yaml
@@ -70,31 +69,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub server_dry_run: bool,
     /// Output format
-    #[arg(short, long, value_parser = ["name", "json", "yaml", "wide"])]
-    pub output: Option<String>,
-}
-
-/// Sets workflow parameters: existing ones get the value, others are added.
-pub fn set_parameters(spec: &mut Value, parameters: &[(String, String)]) {
-    if parameters.is_empty() {
-        return;
-    }
-    let Some(spec) = spec.as_object_mut() else { return };
-    let args = spec.entry("arguments").or_insert_with(|| json!({}));
-    let Some(args) = args.as_object_mut() else { return };
-    let list = args.entry("parameters").or_insert_with(|| json!([]));
-    let Some(list) = list.as_array_mut() else { return };
-    for (name, value) in parameters {
-        match list.iter_mut().find(|p| p.get("name").and_then(Value::as_str) == Some(name)) {
-            Some(p) => {
-                p["value"] = json!(value);
-                if let Some(p) = p.as_object_mut() {
-                    p.remove("valueFrom");
-                }
-            }
-            None => list.push(json!({"name": name, "value": value})),
-        }
-    }
+    #[arg(short, long, value_parser = output_parser(&[Format::Name, Format::Json, Format::Yaml, Format::Wide]))]
+    pub output: Option<Format>,
 }
 
 fn parameter_file(path: &Path) -> Result<Vec<(String, String)>> {
@@ -239,12 +215,7 @@ pub async fn run(args: SubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
     if subs.len() > 1 && args.name.is_some() {
         return Err(Error::Usage("--name needs exactly one workflow; use --generate-name".into()));
     }
-    let format = match args.output.as_deref() {
-        Some("name") => Some(Format::Name),
-        Some("json") => Some(Format::Json),
-        Some("yaml") => Some(Format::Yaml),
-        _ => None,
-    };
+    let format = args.output.filter(|f| f.raw() || *f == Format::Name);
     let follow = args.wait || args.watch || args.log;
     let conn = ctx.conn(None, follow).await?;
     let mut done = Vec::new();
@@ -293,7 +264,7 @@ pub async fn run(args: SubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                write!(out, "{}", show(ctx, &view_of(o), columns(args.output.as_deref()), None, false))?;
+                write!(out, "{}", show(ctx, &view_of(o), columns(args.output), None, false))?;
             }
         }
     }

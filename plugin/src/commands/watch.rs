@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::Ctx;
-use super::get::{TreeArgs, columns, show};
+use super::shared::{TreeArgs, columns, show};
 use crate::cluster::{Conn, split_target};
 use crate::error::Result;
 use crate::follow::until_done;

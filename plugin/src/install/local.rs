@@ -107,19 +107,6 @@ pub fn stop(context: &str) -> Vec<String> {
     said
 }
 
-async fn ready(admin: SocketAddr) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(admin).await else {
-        return false;
-    };
-    if s.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.is_err() {
-        return false;
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf).await;
-    buf.starts_with("HTTP/1.1 200")
-}
-
 fn spawn(program: &Path, args: &[String], setup: &Setup<'_>, log: &Path) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
@@ -194,7 +181,7 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
         let pid = spawn(&path, &args, setup, &log)?;
         std::fs::write(pid_file(&dir, program), pid.to_string())?;
         let deadline = Instant::now() + setup.timeout;
-        while !ready(admin).await {
+        while !argo_service::ready::probe(admin).await {
             if !ours(pid, program) {
                 return Err(Error::Other(format!("{program} exited; see {}", log.display())));
             }

@@ -158,7 +158,7 @@ impl Render<'_> {
         }
         let single_retry = node.type_ == "Retry" && node.children.len() == 1;
         let omitted = node.type_ == "Skipped" && node.phase() == "Omitted";
-        let unselected = self.selector.is_some_and(|s| !s.matches_fields(|k| node.field(k)));
+        let unselected = self.selector.is_some_and(|s| !s.matches(node));
         (single_retry || omitted || unselected, false)
     }
 

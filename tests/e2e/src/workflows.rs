@@ -102,7 +102,7 @@ pub fn nodes(wf: &Workflow) -> BTreeMap<String, NodeStatus> {
 
 pub async fn pods(client: &Client, ns: &str, workflow: &str) -> Result<Vec<Pod>> {
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let lp = ListParams::default().labels(&format!("{}={workflow}", argo_api::labels::WORKFLOW));
+    let lp = ListParams::default().labels(&format!("{}={workflow}", argo_api::keys::WORKFLOW));
     Ok(api.list(&lp).await?.items)
 }
 

@@ -46,16 +46,16 @@ async fn diamond_dag_runs_in_order_with_upstream_status_and_pods() -> Result<()>
     ensure!(pods.len() == 4, "{} pods", pods.len());
     for p in &pods {
         let ann = p.metadata.annotations.clone().unwrap_or_default();
-        let node = n.values().find(|x| Some(&x.id) == ann.get(argo_api::labels::NODE_ID)).context("pod's node")?;
-        ensure!(ann[argo_api::labels::NODE_NAME] == node.name);
+        let node = n.values().find(|x| Some(&x.id) == ann.get(argo_api::keys::NODE_ID)).context("pod's node")?;
+        ensure!(ann[argo_api::keys::NODE_NAME] == node.name);
         ensure!(p.metadata.name == node.pod_name, "{:?} vs {:?}", p.metadata.name, node.pod_name);
         let owner = &p.metadata.owner_references.clone().unwrap_or_default()[0];
         ensure!(owner.kind == "Workflow" && owner.name == name && owner.controller == Some(true));
         ensure!(p.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never"));
-        ensure!(p.metadata.labels.as_ref().unwrap()[argo_api::labels::COMPLETED] == "true");
+        ensure!(p.metadata.labels.as_ref().unwrap()[argo_api::keys::COMPLETED] == "true");
     }
     let labels = wf.metadata.labels.clone().unwrap_or_default();
-    ensure!(labels[argo_api::labels::PHASE] == "Succeeded");
+    ensure!(labels[argo_api::keys::PHASE] == "Succeeded");
     // Events for start and end.
     let events: Api<Event> = Api::namespaced(c.clone(), &ns);
     let reasons: BTreeSet<String> =
@@ -437,7 +437,7 @@ spec:
         &name,
         "-n",
         &ns,
-        &format!("{}={now}", argo_api::labels::RESUME),
+        &format!("{}={now}", argo_api::keys::RESUME),
     ]);
     e2e::run_ok(&mut cmd)?;
     let wf = wait_finished(c, &ns, &name, MINUTE).await?;

@@ -1,4 +1,4 @@
-//! Label and annotation keys shared with upstream Argo Workflows.
+//! Label and annotation keys: upstream Argo Workflows' and this project's.
 
 /// On every pod: the name of the workflow that owns it.
 pub const WORKFLOW: &str = "workflows.argoproj.io/workflow";
@@ -21,3 +21,6 @@ pub const RETRY: &str = "workflows.argoproj.io/retry";
 pub const SHUTDOWN_MESSAGE: &str = "workflows.argoproj.io/shutdown-message";
 /// On resubmitted workflows: the workflow they were resubmitted from.
 pub const RESUBMITTED_FROM: &str = "workflows.argoproj.io/resubmitted-from-workflow";
+/// On workflows: the project the namespace selected (set at admission,
+/// immutable after create).
+pub const PROJECT: &str = "workflows.argoproj.io/project";

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use argo_api::labels;
+use argo_api::keys;
 use argo_api::retry::RetryRequest;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -13,28 +13,18 @@ use kube::runtime::controller::Action as Requeue;
 use serde_json::{Value, json};
 
 use super::Error;
-use super::patch;
-use super::reconcile::{Shared, publish};
+use super::apply::{Target, publish};
+use super::shared::Shared;
 use crate::engine;
-
-pub struct Target<'a> {
-    pub obj: &'a DynamicObject,
-    pub raw: &'a Value,
-    pub wf: &'a argo_api::Workflow,
-    pub name: &'a str,
-    pub namespace: &'a str,
-    pub key: &'a str,
-}
 
 /// Handles the retry annotation's `request`; the returned requeue ends
 /// this reconcile.
-pub async fn retry(t: Target<'_>, request: &str, ctx: &Shared) -> Result<Requeue, Error> {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client().clone(), t.namespace, &super::reconcile::workflow_resource());
-    let running = t.wf.status.as_ref().and_then(|s| s.phase).is_none_or(|p| !p.is_completed());
+pub async fn rerun(t: &Target<'_>, wf: &argo_api::Workflow, request: &str, ctx: &Shared) -> Result<Requeue, Error> {
+    let api = t.api(ctx);
+    let running = wf.status.as_ref().and_then(|s| s.phase).is_none_or(|p| !p.is_completed());
     let plan = serde_json::from_str::<RetryRequest>(request)
         .map_err(|e| format!("the retry request is not valid JSON ({e})"))
-        .and_then(|req| engine::rerun(t.wf, &req));
+        .and_then(|req| engine::rerun(wf, &req));
     let rerun = match plan {
         Ok(r) => r,
         Err(why) => {
@@ -46,7 +36,7 @@ pub async fn retry(t: Target<'_>, request: &str, ctx: &Shared) -> Result<Requeue
             return clear(&api, t.name, t.key, ctx).await;
         }
     };
-    let pods: Api<Pod> = Api::namespaced(ctx.client().clone(), t.namespace);
+    let pods: Api<Pod> = t.pods(ctx);
     let now = DeleteParams {
         grace_period_seconds: Some(0),
         ..DeleteParams::background()
@@ -56,7 +46,7 @@ pub async fn retry(t: Target<'_>, request: &str, ctx: &Shared) -> Result<Requeue
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => {
-                ctx.metrics().api_error("delete_pod");
+                ctx.metrics.api_error("delete_pod");
                 return Err(e.into());
             }
         }
@@ -69,13 +59,13 @@ pub async fn retry(t: Target<'_>, request: &str, ctx: &Shared) -> Result<Requeue
     }
     let old = t.raw.get("status").cloned().unwrap_or(Value::Null);
     let new = serde_json::to_value(&rerun.status)?;
-    if let Some(diff) = patch::diff(&old, &new) {
+    if let Some(diff) = argo_api::json::merge_patch(&old, &new) {
         let body = json!({"metadata": {"resourceVersion": t.obj.metadata.resource_version}, "status": diff});
         match api.patch_status(t.name, &PatchParams::default(), &Patch::Merge(&body)).await {
             Ok(fresh) => ctx.remember(t.key, fresh),
             Err(kube::Error::Api(e)) if e.code == 409 => return Ok(Requeue::requeue(Duration::from_millis(50))),
             Err(e) => {
-                ctx.metrics().api_error("patch_status");
+                ctx.metrics.api_error("patch_status");
                 return Err(e.into());
             }
         }
@@ -88,12 +78,12 @@ pub async fn retry(t: Target<'_>, request: &str, ctx: &Shared) -> Result<Requeue
 
 /// Removes the request; the workflow is reconciled again right away.
 async fn clear(api: &Api<DynamicObject>, name: &str, key: &str, ctx: &Shared) -> Result<Requeue, Error> {
-    let body = json!({"metadata": {"annotations": {labels::RETRY: null}}});
+    let body = json!({"metadata": {"annotations": {keys::RETRY: null}}});
     match api.patch(name, &PatchParams::default(), &Patch::Merge(&body)).await {
         Ok(fresh) => ctx.remember(key, fresh),
         Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Requeue::await_change()),
         Err(e) => {
-            ctx.metrics().api_error("patch_workflow");
+            ctx.metrics.api_error("patch_workflow");
             return Err(e.into());
         }
     }

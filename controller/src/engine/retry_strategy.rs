@@ -1,16 +1,17 @@
-//! Retry nodes: a `Retry` node whose children `name(0)`, `name(1)`, ...
-//! are the attempts, with upstream's policies, limits and backoff.
+//! A template's `retryStrategy`: a `Retry` node whose children `name(0)`,
+//! `name(1)`, ... are the attempts, with upstream's policies, limits and
+//! backoff. (`kubectl argo retry` is `rerun`.)
 
 use std::time::Duration;
 
 use argo_api::duration;
-use argo_api::vars::{self, Mode, Scope};
-use argo_api::workflow::{NodeFlag, NodeType, Parameter, Phase, RetryStrategy, Template};
+use argo_api::vars::{self, Mode};
+use argo_api::workflow::{NodeFlag, NodeType, Phase, RetryStrategy};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::execute::Opts;
-use super::nodes::NewNode;
-use super::{Ctx, Start};
+use super::ctx::Ctx;
+use super::execute::{Opts, Run};
+use super::world::Start;
 
 /// Messages of failures that a retry may cure (OnTransientError).
 const TRANSIENT: [&str; 7] = [
@@ -24,89 +25,64 @@ const TRANSIENT: [&str; 7] = [
 ];
 
 impl Ctx<'_> {
-    #[allow(clippy::too_many_arguments)]
-    pub fn execute_retry(
-        &mut self,
-        name: &str,
-        tmpl: &Template,
-        tname: Option<String>,
-        inputs: Vec<Parameter>,
-        scope: Scope,
-        strategy: &RetryStrategy,
-        opts: &Opts,
-    ) -> Option<String> {
-        let id = self.id(name);
-        if !self.nodes.contains_key(&id) {
-            let display = Self::display_name(tmpl, &scope, opts);
-            self.init(NewNode {
-                name,
-                display,
-                type_: NodeType::Retry,
-                phase: Phase::Running,
-                boundary: opts.boundary.clone(),
-                template: tname.clone(),
-                message: None,
-                hooked: opts.hooked,
-            });
-            if let Some(n) = self.nodes.get_mut(&id) {
-                n.inputs = (!inputs.is_empty()).then(|| argo_api::workflow::Inputs {
-                    parameters: inputs.clone(),
-                });
-            }
-        }
-        let strategy = match vars::replace_in(strategy, &scope, Mode::Strict) {
+    /// A Retry node around the template's attempts.
+    pub fn execute_retry(&mut self, run: Run, strategy: &RetryStrategy) -> Option<String> {
+        let (id, _) = self.ensure_node(&run, NodeType::Retry, Phase::Running);
+        let strategy = match vars::replace_in(strategy, &run.scope, Mode::Strict) {
             Ok(s) => s,
             Err(e) => {
                 self.set_phase(&id, Phase::Error, Some(format!("retryStrategy: {e}")));
                 return Some(id);
             }
         };
-        let attempts: Vec<String> = self.nodes[&id].children.iter().filter(|c| !self.is_hook(c)).cloned().collect();
+        let attempts: Vec<String> = self
+            .nodes
+            .get(&id)
+            .map(|n| n.children.iter().filter(|c| !self.nodes.is_hook(c)).cloned().collect())
+            .unwrap_or_default();
         if let Some(last) = attempts.last() {
-            if !self.fulfilled(last) {
-                self.run_attempt(name, attempts.len() - 1, tmpl, &tname, &inputs, &scope, opts);
+            if !self.nodes.fulfilled(last) {
+                self.run_attempt(&run, attempts.len() - 1);
             }
-            if !self.fulfilled(last) {
+            if !self.nodes.fulfilled(last) {
                 return Some(id);
             }
-            if !self.retry_again(&id, last, &attempts, &strategy, opts) {
+            if !self.retry_again(&id, last, &attempts, &strategy, run.opts) {
                 return Some(id);
             }
         }
-        if !attempts.is_empty() && (self.boundary_full(opts) || matches!(self.may_start(opts.on_exit), Start::Wait)) {
+        let waiting = matches!(self.world.may_start(run.opts.on_exit), Start::Wait);
+        if !attempts.is_empty() && (self.boundary_full(run.opts) || waiting) {
             return Some(id);
         }
-        self.run_attempt(name, attempts.len(), tmpl, &tname, &inputs, &scope, opts);
+        self.run_attempt(&run, attempts.len());
         Some(id)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run_attempt(
-        &mut self,
-        name: &str,
-        index: usize,
-        tmpl: &Template,
-        tname: &Option<String>,
-        inputs: &[Parameter],
-        scope: &Scope,
-        opts: &Opts,
-    ) {
-        let parent = self.id(name);
-        let child_name = format!("{name}({index})");
-        let mut child_scope = scope.clone();
-        child_scope.set("retries", index.to_string());
-        child_scope.set("node.name", child_name.as_str());
-        let child_opts = Opts {
-            display: format!("{}({index})", self.nodes[&parent].display_name),
-            ..opts.clone()
+    /// Attempt `index`: the template itself at node `name(index)`.
+    fn run_attempt(&mut self, run: &Run, index: usize) {
+        let parent = self.id(run.name);
+        let child_name = format!("{}({index})", run.name);
+        let mut scope = run.scope.clone();
+        scope.set("retries", index.to_string());
+        scope.set("node.name", child_name.as_str());
+        let display = self.nodes.get(&parent).map(|n| n.display_name.clone()).unwrap_or_default();
+        let opts = Opts {
+            display: format!("{display}({index})"),
+            ..run.opts.clone()
         };
-        if let Some(child) =
-            self.execute_kind(&child_name, tmpl, tname.clone(), inputs.to_vec(), child_scope, &child_opts)
-        {
-            self.add_child(&parent, &child);
+        let attempt = Run {
+            name: &child_name,
+            tmpl: run.tmpl,
+            tname: run.tname.clone(),
+            inputs: run.inputs.clone(),
+            scope,
+            opts: &opts,
+        };
+        if let Some(child) = self.execute_kind(attempt) {
+            self.nodes.add_child(&parent, &child);
             if let Some(n) = self.nodes.get_mut(&child) {
-                let flag = n.node_flag.get_or_insert_with(NodeFlag::default);
-                flag.retried = Some(true);
+                n.node_flag.get_or_insert_with(NodeFlag::default).retried = Some(true);
             }
         }
     }
@@ -114,7 +90,9 @@ impl Ctx<'_> {
     /// Decides what a finished attempt means: finishes the Retry node and
     /// returns false, or returns true when another attempt should start now.
     fn retry_again(&mut self, id: &str, last: &str, attempts: &[String], s: &RetryStrategy, opts: &Opts) -> bool {
-        let last_node = &self.nodes[last];
+        let Some(last_node) = self.nodes.get(last) else {
+            return false;
+        };
         let (phase, message, outputs) = (last_node.phase, last_node.message.clone(), last_node.outputs.clone());
         let finished_at = last_node.finished_at.clone();
         let finish = |ctx: &mut Self, phase: Phase, message: Option<String>| {
@@ -127,7 +105,7 @@ impl Ctx<'_> {
             finish(self, phase, None);
             return false;
         }
-        if let Some(why) = self.must_stop(opts.on_exit) {
+        if let Some(why) = self.world.must_stop(opts.on_exit) {
             finish(self, phase, Some(message.unwrap_or(why)));
             return false;
         }
@@ -155,10 +133,11 @@ impl Ctx<'_> {
         let Some(backoff) = &s.backoff else {
             return true;
         };
-        let first_start = self.nodes[&attempts[0]].started_at.clone().map(|t| t.0).unwrap_or(self.now);
+        let now = self.world.now;
+        let first_start = self.nodes.get(&attempts[0]).and_then(|n| n.started_at.clone()).map_or(now, |t| t.0);
         let max_deadline = backoff.max_duration.as_ref().and_then(duration_of).map(|d| add(first_start, d));
         if let Some(deadline) = max_deadline
-            && self.now >= deadline
+            && now >= deadline
         {
             finish(self, phase, Some("Max duration limit exceeded".into()));
             return false;
@@ -169,18 +148,18 @@ impl Ctx<'_> {
         if let Some(cap) = backoff.cap.as_ref().and_then(duration_of) {
             wait = wait.min(cap);
         }
-        let ready_at = add(finished_at.map(|t| t.0).unwrap_or(self.now), wait);
+        let ready_at = add(finished_at.map_or(now, |t| t.0), wait);
         if max_deadline.is_some_and(|d| ready_at > d) {
             finish(self, phase, Some("Backoff would exceed max duration limit".into()));
             return false;
         }
-        if self.now < ready_at {
-            let left = Duration::try_from(ready_at.duration_since(self.now)).unwrap_or_default();
+        if now < ready_at {
+            let left = Duration::try_from(ready_at.duration_since(now)).unwrap_or_default();
             self.requeue_in(left);
-            self.set_message(id, Some(format!("Backoff for {}", duration::format(wait))));
+            self.nodes.set_message(id, Some(format!("Backoff for {}", duration::format(wait))));
             return false;
         }
-        self.set_message(id, None);
+        self.nodes.set_message(id, None);
         true
     }
 }

@@ -12,7 +12,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 
-use crate::policy::Projects;
+use argo_api::policy::Projects;
 
 pub struct WatchedProjects {
     store: Store<DynamicObject>,

@@ -1,0 +1,64 @@
+//! Rendering the pod of a Pod node: the workflow's pod-level fields with
+//! its global variables substituted, under the node's substituted template
+//! (the layout itself is `argo_api::pod`, shared with admission).
+
+use argo_api::pod::{self, Node, Owner, Patches};
+use argo_api::vars::{self, Mode, Scope};
+use argo_api::workflow::{Template, WorkflowSpec};
+use k8s_openapi::api::core::v1::Pod;
+
+use super::ctx::Ctx;
+
+impl Ctx<'_> {
+    pub fn render_pod(
+        &self,
+        node_name: &str,
+        node_id: &str,
+        pod_name: &str,
+        tmpl: &Template,
+        tname: Option<&str>,
+        boundary: &Option<String>,
+    ) -> Result<Pod, String> {
+        let world = self.world;
+        let spec = world.pod_level.get_or_init(|| pod_level(world.spec, &world.globals)).as_ref()?;
+        let owner = Owner {
+            name: world.name,
+            namespace: world.wf.metadata.namespace.as_deref(),
+            uid: world.wf.metadata.uid.as_deref().unwrap_or_default(),
+        };
+        let node = Node {
+            name: node_name,
+            id: node_id,
+            pod_name,
+            template_name: tname,
+            boundary: boundary.as_deref(),
+        };
+        pod::render(owner, node, spec, tmpl, Patches::Apply)
+    }
+}
+
+/// The workflow's pod-level fields (service account, volumes, security
+/// context, podSpecPatch...) with `{{workflow.*}}` substituted, as upstream
+/// substitutes global variables into the whole spec.
+fn pod_level(spec: &WorkflowSpec, globals: &Scope) -> Result<WorkflowSpec, String> {
+    let fields = WorkflowSpec {
+        service_account_name: spec.service_account_name.clone(),
+        automount_service_account_token: spec.automount_service_account_token,
+        volumes: spec.volumes.clone(),
+        node_selector: spec.node_selector.clone(),
+        affinity: spec.affinity.clone(),
+        tolerations: spec.tolerations.clone(),
+        image_pull_secrets: spec.image_pull_secrets.clone(),
+        host_network: spec.host_network,
+        dns_policy: spec.dns_policy.clone(),
+        dns_config: spec.dns_config.clone(),
+        security_context: spec.security_context.clone(),
+        pod_spec_patch: spec.pod_spec_patch.clone(),
+        pod_metadata: spec.pod_metadata.clone(),
+        pod_priority_class_name: spec.pod_priority_class_name.clone(),
+        scheduler_name: spec.scheduler_name.clone(),
+        host_aliases: spec.host_aliases.clone(),
+        ..WorkflowSpec::default()
+    };
+    vars::replace_in(&fields, globals, Mode::Strict).map_err(|e| format!("spec: {e}"))
+}

@@ -1,0 +1,76 @@
+//! The size of what the controller stores: a workflow's status may take
+//! what its spec and metadata leave of the object size etcd accepts; a
+//! status past that fails the workflow instead of failing every write.
+
+use argo_api::workflow::{Phase, WorkflowStatus};
+
+use super::conclude::phase_labels;
+use super::io::{Action, Input, Output};
+
+/// What the status may take: what the spec and metadata leave of the
+/// object size etcd accepts.
+pub(super) fn status_budget(input: &Input) -> usize {
+    let wf = input.workflow;
+    let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
+    input.limits.object_bytes.saturating_sub(taken)
+}
+
+/// The size of the status as JSON when it is over the limit.
+pub(super) fn too_large(status: &WorkflowStatus, limit: usize) -> Option<usize> {
+    json_size(status, limit).err()
+}
+
+/// The size of `v` as JSON, or Err(bytes so far) once past `limit`.
+fn json_size<T: serde::Serialize>(v: &T, limit: usize) -> Result<usize, usize> {
+    struct Count(usize, usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            if self.0 > self.1 {
+                // Stop serializing: the answer is known.
+                return Err(std::io::Error::other("over"));
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0, limit);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => Ok(count.0),
+        Err(_) => Err(count.0),
+    }
+}
+
+/// A status too large to store: the last stored one is kept, with the
+/// workflow failed and its pods stopped.
+pub(super) fn status_too_large(input: &Input, mut status: WorkflowStatus, size: usize, budget: usize) -> Output {
+    let why = format!(
+        "the workflow's status grew past {} KiB, what is left for it of the {} a stored workflow may take (too many nodes or too large parameters)",
+        budget / 1024,
+        argo_api::limits::bytes(input.limits.object_bytes)
+    );
+    let mut actions = vec![Action::Event {
+        warning: true,
+        reason: "WorkflowError",
+        message: format!("Workflow error: {why} (at least {size} bytes)"),
+    }];
+    for n in status.nodes.values_mut().filter(|n| !n.phase.is_completed()) {
+        n.phase = Phase::Failed;
+        n.message = Some(format!("stopped: {why}"));
+        n.finished_at = Some(input.now.into());
+        if let Some(pod) = &n.pod_name {
+            actions.push(Action::DeletePod { name: pod.clone() });
+        }
+    }
+    status.phase = Some(Phase::Error);
+    status.message = Some(why);
+    status.finished_at = Some(input.now.into());
+    Output {
+        labels: phase_labels(status.phase),
+        status,
+        actions,
+        requeue_after: None,
+    }
+}

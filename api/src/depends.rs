@@ -80,20 +80,13 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
         let c = chars[i];
         match c {
             ' ' | '\t' | '\n' | '\r' => i += 1,
-            '(' => {
-                out.push(Token::Open);
-                i += 1;
-            }
-            ')' => {
-                out.push(Token::Close);
-                i += 1;
-            }
-            '.' => {
-                out.push(Token::Dot);
-                i += 1;
-            }
-            '!' => {
-                out.push(Token::Not);
+            '(' | ')' | '.' | '!' => {
+                out.push(match c {
+                    '(' => Token::Open,
+                    ')' => Token::Close,
+                    '.' => Token::Dot,
+                    _ => Token::Not,
+                });
                 i += 1;
             }
             '&' | '|' => {
@@ -135,29 +128,26 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Depends, String> {
-        let mut terms = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
-            self.pos += 1;
-            terms.push(self.and()?);
-        }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Depends::Or(terms)
-        })
+        self.chain(&Token::Or, Self::and, Depends::Or)
     }
 
     fn and(&mut self) -> Result<Depends, String> {
-        let mut terms = vec![self.unary()?];
-        while self.peek() == Some(&Token::And) {
+        self.chain(&Token::And, Self::unary, Depends::And)
+    }
+
+    /// `next (op next)*`, one n-ary node when there is more than one term.
+    fn chain(
+        &mut self,
+        op: &Token,
+        next: fn(&mut Self) -> Result<Depends, String>,
+        node: fn(Vec<Depends>) -> Depends,
+    ) -> Result<Depends, String> {
+        let mut terms = vec![next(self)?];
+        while self.peek() == Some(op) {
             self.pos += 1;
-            terms.push(self.unary()?);
+            terms.push(next(self)?);
         }
-        Ok(if terms.len() == 1 {
-            terms.remove(0)
-        } else {
-            Depends::And(terms)
-        })
+        Ok(if terms.len() == 1 { terms.remove(0) } else { node(terms) })
     }
 
     /// Goes one level deeper, refusing to go past the nesting limit (the
@@ -229,10 +219,10 @@ impl Depends {
             depth: 0,
         };
         let e = p.or().map_err(err)?;
-        if p.pos != p.tokens.len() {
-            return Err(err(format!("unexpected {:?}", p.tokens[p.pos])));
+        match p.tokens.get(p.pos) {
+            Some(extra) => Err(err(format!("unexpected {extra:?}"))),
+            None => Ok(e),
         }
-        Ok(e)
     }
 
     /// `dependencies: [a, b]` as the equivalent expression.

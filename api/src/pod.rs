@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::keys;
-use crate::workflow::{Template, UserContainer, WorkflowSpec};
+use crate::workflow::{PodFields, Template, UserContainer, WorkflowSpec};
 
 /// Where a script's source is mounted, as upstream's executor puts it.
 const SCRIPT_DIR: &str = "/argo/staging";
@@ -71,7 +71,8 @@ pub fn render(owner: Owner, node: Node, spec: &WorkflowSpec, tmpl: &Template, pa
         pod_labels.extend(md.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         annotations.extend(md.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
-    let mut volumes: Vec<Volume> = spec.volumes.iter().chain(&tmpl.volumes).cloned().collect();
+    let fields = tmpl.pod.over(&spec.pod);
+    let mut volumes = fields.volumes.clone();
     let (mut main, source) = match (&tmpl.container, &tmpl.script) {
         (Some(c), _) => (c.clone(), None),
         (None, Some(s)) => (s.container.clone(), Some(s.source.clone())),
@@ -97,7 +98,7 @@ pub fn render(owner: Owner, node: Node, spec: &WorkflowSpec, tmpl: &Template, pa
         containers,
         init_containers: (!init.is_empty()).then_some(init),
         volumes: (!volumes.is_empty()).then_some(volumes),
-        ..pod_fields(spec, tmpl)
+        ..pod_spec(fields, spec, tmpl)
     };
     let pod_spec = patch(pod_spec, spec, tmpl, patches)?;
     Ok(Pod {
@@ -149,10 +150,9 @@ fn stage_script(main: &mut Container, volumes: &mut Vec<Volume>) {
     main.args = Some(args);
 }
 
-/// Pod-level fields: the template's, else the workflow's.
-fn pod_fields(spec: &WorkflowSpec, tmpl: &Template) -> PodSpec {
-    let mut node_selector = spec.node_selector.clone();
-    node_selector.extend(tmpl.node_selector.iter().map(|(k, v)| (k.clone(), v.clone())));
+/// Pod-level fields: `fields` (the template's over the workflow's), the
+/// workflow-only ones, and the deadline.
+fn pod_spec(fields: PodFields, spec: &WorkflowSpec, tmpl: &Template) -> PodSpec {
     let deadline = [
         tmpl.active_deadline_seconds.as_ref().and_then(int_seconds),
         tmpl.timeout
@@ -165,23 +165,19 @@ fn pod_fields(spec: &WorkflowSpec, tmpl: &Template) -> PodSpec {
     .min();
     PodSpec {
         restart_policy: Some("Never".into()),
-        service_account_name: tmpl.service_account_name.clone().or_else(|| spec.service_account_name.clone()),
-        automount_service_account_token: tmpl.automount_service_account_token.or(spec.automount_service_account_token),
-        node_selector: (!node_selector.is_empty()).then_some(node_selector),
-        tolerations: non_empty(if tmpl.tolerations.is_empty() {
-            &spec.tolerations
-        } else {
-            &tmpl.tolerations
-        }),
-        affinity: tmpl.affinity.clone().or_else(|| spec.affinity.clone()),
-        security_context: tmpl.security_context.clone().or_else(|| spec.security_context.clone()),
+        service_account_name: fields.service_account_name,
+        automount_service_account_token: fields.automount_service_account_token,
+        node_selector: (!fields.node_selector.is_empty()).then_some(fields.node_selector),
+        tolerations: non_empty(&fields.tolerations),
+        affinity: fields.affinity,
+        security_context: fields.security_context,
         image_pull_secrets: non_empty(&spec.image_pull_secrets),
         host_network: spec.host_network,
         dns_policy: spec.dns_policy.clone(),
         dns_config: spec.dns_config.clone(),
         priority_class_name: tmpl.priority_class_name.clone().or_else(|| spec.pod_priority_class_name.clone()),
-        scheduler_name: tmpl.scheduler_name.clone().or_else(|| spec.scheduler_name.clone()),
-        host_aliases: non_empty(&spec.host_aliases.iter().chain(&tmpl.host_aliases).cloned().collect::<Vec<_>>()),
+        scheduler_name: fields.scheduler_name,
+        host_aliases: non_empty(&fields.host_aliases),
         active_deadline_seconds: deadline,
         ..Default::default()
     }
@@ -190,8 +186,8 @@ fn pod_fields(spec: &WorkflowSpec, tmpl: &Template) -> PodSpec {
 /// Applies the workflow's, then the template's `podSpecPatch`.
 fn patch(pod: PodSpec, spec: &WorkflowSpec, tmpl: &Template, how: Patches) -> Result<PodSpec, String> {
     let patches = [
-        ("spec.podSpecPatch", spec.pod_spec_patch.as_deref()),
-        ("podSpecPatch", tmpl.pod_spec_patch.as_deref()),
+        ("spec.podSpecPatch", spec.pod.pod_spec_patch.as_deref()),
+        ("podSpecPatch", tmpl.pod.pod_spec_patch.as_deref()),
     ];
     let wanted: Vec<(&str, &str)> = patches
         .into_iter()

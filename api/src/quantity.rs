@@ -7,6 +7,16 @@ use std::cmp::Ordering;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Nanos(pub i128);
 
+/// A suffix as (power of 1024, power of 10): `Mi` is (2, 0), `m` (0, -3).
+fn scale(suffix: &str) -> Option<(u32, i32)> {
+    const DECIMAL: [&str; 10] = ["n", "u", "m", "", "k", "M", "G", "T", "P", "E"];
+    const BINARY: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if let Some(i) = DECIMAL.iter().position(|s| *s == suffix) {
+        return Some((0, (i as i32 - 3) * 3));
+    }
+    BINARY.iter().position(|s| *s == suffix).map(|i| (i as u32 + 1, 0))
+}
+
 /// Parses the quantity grammar the apiserver accepts.
 pub fn parse(s: &str) -> Result<Nanos, String> {
     let bad = |why: &str| format!("{s:?} is not a quantity ({why}; e.g. 500m, 2, 1.5Gi)");
@@ -27,31 +37,16 @@ pub fn parse(s: &str) -> Result<Nanos, String> {
     }
     let digits: i128 = format!("{whole}{frac}").parse().map_err(|_| bad("not a number"))?;
     // value = digits * 10^-frac.len() * scale
-    let (binary, decimal_exp): (u32, i32) = match suffix {
-        "" => (0, 0),
-        "n" => (0, -9),
-        "u" => (0, -6),
-        "m" => (0, -3),
-        "k" => (0, 3),
-        "M" => (0, 6),
-        "G" => (0, 9),
-        "T" => (0, 12),
-        "P" => (0, 15),
-        "E" => (0, 18),
-        "Ki" => (1, 0),
-        "Mi" => (2, 0),
-        "Gi" => (3, 0),
-        "Ti" => (4, 0),
-        "Pi" => (5, 0),
-        "Ei" => (6, 0),
-        e if e.starts_with(['e', 'E']) => {
-            let exp: i32 = e[1..].parse().map_err(|_| bad("bad exponent"))?;
+    let (binary, decimal_exp) = match scale(suffix) {
+        Some(s) => s,
+        None if suffix.starts_with(['e', 'E']) => {
+            let exp: i32 = suffix[1..].parse().map_err(|_| bad("bad exponent"))?;
             if !(-30..=30).contains(&exp) {
                 return Err(bad("exponent out of range"));
             }
             (0, exp)
         }
-        _ => return Err(bad("unknown suffix")),
+        None => return Err(bad("unknown suffix")),
     };
     let overflow = || bad("too large");
     let mut v = digits.checked_mul(1024_i128.pow(binary)).ok_or_else(overflow)?;

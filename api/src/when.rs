@@ -296,8 +296,8 @@ pub fn evaluate(condition: &str) -> Result<bool, String> {
         depth: 0,
     };
     let v = p.or().map_err(fail)?;
-    if p.pos != p.tokens.len() {
-        return Err(fail(format!("unexpected {:?}", p.tokens[p.pos])));
+    if let Some(extra) = p.tokens.get(p.pos) {
+        return Err(fail(format!("unexpected {extra:?}")));
     }
     truthy(&v).map_err(|e| fail(format!("expected a boolean result: {e}")))
 }

@@ -5,6 +5,6 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = argo_controller::shell::Args::parse();
-    let log = args.log.clone();
+    let log = args.service.log.clone();
     argo_service::run_main("argo-controller", &log, argo_controller::shell::run(args)).await
 }

@@ -1,11 +1,32 @@
-//! A client the way kubectl makes one.
+//! A client the way kubectl makes one, and the flags every binary takes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use crate::Error;
+
+/// The flags argo-controller and argo-webhook share; flatten into a
+/// binary's own clap arguments.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Flags {
+    /// Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Log filter, e.g. `info` or `argo_controller=debug`
+    #[arg(long, default_value = "info", env = "RUST_LOG")]
+    pub log: String,
+}
+
+impl Flags {
+    pub async fn client(&self) -> Result<Client, Error> {
+        client(self.kubeconfig.as_deref(), self.context.as_deref()).await
+    }
+}
 
 /// A client for `--kubeconfig` and `--context`: the file when given, else
 /// KUBECONFIG or ~/.kube/config when a context is named, else whatever the

@@ -14,7 +14,7 @@ pub mod ready;
 mod signals;
 mod start;
 
-pub use connect::client;
+pub use connect::{Flags, client};
 pub use error::Error;
 pub use projects::WatchedProjects;
 pub use signals::stop_on_signals;

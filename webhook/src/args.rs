@@ -7,11 +7,8 @@ use clap::Parser;
 #[derive(Clone, Debug, Parser)]
 #[command(name = "argo-webhook", version = argo_api::VERSION, about = "Admission webhook for Argo-compatible Workflows")]
 pub struct Args {
-    /// Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
-    #[arg(long, env = "KUBECONFIG")]
-    pub kubeconfig: Option<PathBuf>,
-    #[arg(long)]
-    pub context: Option<String>,
+    #[command(flatten)]
+    pub service: argo_service::Flags,
     /// Address of the TLS port the apiserver calls
     #[arg(long, default_value = "0.0.0.0:8443", env = "ARGO_WEBHOOK_ADDRESS")]
     pub address: String,
@@ -27,6 +24,4 @@ pub struct Args {
     /// Admission requests handled at once; more wait
     #[arg(long, default_value_t = 256)]
     pub max_concurrency: usize,
-    #[arg(long, default_value = "info", env = "RUST_LOG")]
-    pub log: String,
 }

@@ -5,11 +5,10 @@
 pub mod admission;
 pub mod args;
 pub mod certs;
-mod error;
 pub mod metrics;
 pub mod projects;
 pub mod server;
 pub mod tls;
 
+pub use argo_service::Error;
 pub use args::Args;
-pub use error::Error;

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let log = args.log.clone();
+    let log = args.service.log.clone();
     argo_service::run_main("argo-webhook", &log, run(args)).await
 }
 
@@ -23,7 +23,7 @@ async fn run(args: Args) -> Result<(), Error> {
     tokio::spawn(argo_service::stop_on_signals(stop_tx));
     let cert = tls::ReloadingCert::new(&args.tls_cert, &args.tls_key)?;
     tokio::spawn(cert.clone().watch(Duration::from_secs(1), stop_rx.clone()));
-    let client = argo_service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let client = args.service.client().await?;
     let watched = WatchedProjects::start(client);
     let metrics = Arc::new(argo_webhook::metrics::Metrics::default());
     let ready = Readiness::new();

@@ -30,10 +30,7 @@ impl fmt::Debug for ReloadingCert {
 }
 
 fn load(cert: &Path, key: &Path) -> Result<CertifiedKey, Error> {
-    let fail = |path: &Path, reason: String| Error::Certificate {
-        path: path.display().to_string(),
-        reason,
-    };
+    let fail = |path: &Path, reason: String| Error::invalid(format!("TLS certificate {}", path.display()), reason);
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| fail(cert, e.to_string()))?
         .collect::<Result<_, _>>()

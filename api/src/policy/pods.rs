@@ -4,7 +4,7 @@
 //! renders each template's pod to check it; the controller checks every
 //! pod it is about to create, because parameters change values at run time.
 
-use k8s_openapi::api::core::v1::{Container, EphemeralContainer, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
 
 use super::globs::Globs;
 use super::security;
@@ -36,38 +36,30 @@ pub(crate) struct ContainerView<'a> {
     pub ports: &'a [k8s_openapi::api::core::v1::ContainerPort],
 }
 
-impl<'a> ContainerView<'a> {
-    fn of(path: String, c: &'a Container) -> Self {
+/// The view of any container kind (they share these fields by name, not
+/// by type).
+macro_rules! view {
+    ($path:expr, $c:expr) => {
         ContainerView {
-            path,
-            image: c.image.as_deref(),
-            security: c.security_context.as_ref(),
-            resources: c.resources.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
+            path: $path,
+            image: $c.image.as_deref(),
+            security: $c.security_context.as_ref(),
+            resources: $c.resources.as_ref(),
+            ports: $c.ports.as_deref().unwrap_or_default(),
         }
-    }
-
-    fn of_ephemeral(path: String, c: &'a EphemeralContainer) -> Self {
-        ContainerView {
-            path,
-            image: c.image.as_deref(),
-            security: c.security_context.as_ref(),
-            resources: c.resources.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
-        }
-    }
+    };
 }
 
 pub(crate) fn containers(spec: &PodSpec) -> Vec<ContainerView<'_>> {
     let mut out = Vec::new();
     for (i, c) in spec.init_containers.iter().flatten().enumerate() {
-        out.push(ContainerView::of(format!("spec.initContainers[{i}]"), c));
+        out.push(view!(format!("spec.initContainers[{i}]"), c));
     }
     for (i, c) in spec.containers.iter().enumerate() {
-        out.push(ContainerView::of(format!("spec.containers[{i}]"), c));
+        out.push(view!(format!("spec.containers[{i}]"), c));
     }
     for (i, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
-        out.push(ContainerView::of_ephemeral(format!("spec.ephemeralContainers[{i}]"), c));
+        out.push(view!(format!("spec.ephemeralContainers[{i}]"), c));
     }
     out
 }

@@ -161,7 +161,7 @@ fn check_workflow_defaults(d: &serde_json::Map<String, Value>, p: &WorkflowProje
             format!("{v} is more than maxActiveDeadlineSeconds ({max})"),
         ));
     }
-    if let Some(sa) = &spec.service_account_name
+    if let Some(sa) = &spec.pod.service_account_name
         && !s.service_accounts.is_empty()
         && !super::Globs::new(&s.service_accounts).allows(sa)
     {

@@ -112,7 +112,7 @@ fn collect<'a>(path: String, t: &'a Template, out: &mut Vec<(String, &'a Templat
         }
     }
     for (i, task) in t.dag.iter().flat_map(|d| &d.tasks).enumerate() {
-        if let Some(inline) = &task.inline {
+        if let Some(inline) = &task.step.inline {
             collect(format!("{path}.dag.tasks[{i}].inline"), inline, out);
         }
     }
@@ -183,7 +183,7 @@ fn check_template_pod(path: &str, t: &Template, wf: &Workflow, project: &Workflo
         out.push(Problem::new(locate(&p.path, path, &t, ws), p.message.clone()));
     }
     for p in patched.iter().filter(|p| !plain.contains(p)) {
-        let field = if t.pod_spec_patch.as_deref().is_some_and(|x| !x.contains("{{")) {
+        let field = if t.pod.pod_spec_patch.as_deref().is_some_and(|x| !x.contains("{{")) {
             format!("{path}.podSpecPatch")
         } else {
             "spec.podSpecPatch".to_owned()
@@ -206,16 +206,16 @@ fn locate(pod_path: &str, tpath: &str, t: &Template, ws: &WorkflowSpec) -> Strin
         return format!("{tpath}.initContainers[{i}]{rest}");
     }
     if let Some(i) = index_of(head, "spec.volumes") {
-        let n = ws.volumes.len();
+        let n = ws.pod.volumes.len();
         return match i {
             i if i < n => format!("spec.volumes[{i}]{rest}"),
-            i if i - n < t.volumes.len() => format!("{tpath}.volumes[{}]{rest}", i - n),
+            i if i - n < t.pod.volumes.len() => format!("{tpath}.volumes[{}]{rest}", i - n),
             _ => tpath.to_owned(),
         };
     }
     let template_sets = match head {
-        "spec.serviceAccountName" => t.service_account_name.is_some(),
-        "spec.securityContext" => t.security_context.is_some(),
+        "spec.serviceAccountName" => t.pod.service_account_name.is_some(),
+        "spec.securityContext" => t.pod.security_context.is_some(),
         "metadata.annotations" => t.metadata.as_ref().is_some_and(|m| !m.annotations.is_empty()),
         _ => false,
     };

@@ -84,7 +84,7 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
             p.push(Problem::new(format!("{path}.script.source"), "a script template needs a source"));
         }
     }
-    if let Some(patch) = t.pod_spec_patch.as_deref() {
+    if let Some(patch) = t.pod.pod_spec_patch.as_deref() {
         check_pod_spec_patch(&format!("{path}.podSpecPatch"), patch, p);
     }
 
@@ -231,29 +231,18 @@ fn check_duration(path: &str, d: &str, p: &mut Vec<Problem>) {
 }
 
 /// What steps and tasks share: a template to call, arguments, a loop.
-struct Call<'a> {
-    path: String,
-    name: &'a str,
-    when: Option<&'a str>,
-    template: Option<&'a str>,
-    inline: Option<&'a Template>,
-    arguments: Option<&'a Arguments>,
-    looping: &'a Loop,
-    on_exit: Option<&'a str>,
-}
-
-fn check_call(call: &Call, ctx: &Ctx, p: &mut Vec<Problem>) {
-    let path = &call.path;
-    if let Err(e) = check_name(call.name) {
+/// A step or, through its `step`, a DAG task at `path`.
+fn check_call(path: &str, call: &WorkflowStep, ctx: &Ctx, p: &mut Vec<Problem>) {
+    if let Err(e) = check_name(&call.name) {
         p.push(Problem::new(format!("{path}.name"), e));
     }
-    let callee = match (call.template, call.inline) {
+    let callee = match (call.template.as_deref(), call.inline.as_deref()) {
         (Some(_), Some(_)) => {
-            p.push(Problem::new(path.clone(), "set either template or inline, not both"));
+            p.push(Problem::new(path, "set either template or inline, not both"));
             None
         }
         (None, None) => {
-            p.push(Problem::new(path.clone(), "needs a template (or an inline template)"));
+            p.push(Problem::new(path, "needs a template (or an inline template)"));
             None
         }
         (Some(name), None) if is_tag(name) => None,
@@ -269,25 +258,25 @@ fn check_call(call: &Call, ctx: &Ctx, p: &mut Vec<Problem>) {
             Some(inline)
         }
     };
-    if let Some(on_exit) = call.on_exit
+    if let Some(on_exit) = call.on_exit.as_deref()
         && !ctx.templates.contains_key(on_exit)
     {
         p.push(Problem::new(format!("{path}.onExit"), format!("template {on_exit:?} does not exist")));
     }
-    check_loop(path, call.looping, p);
-    if let Some(w) = call.when
+    check_loop(path, &call.looping, p);
+    if let Some(w) = call.when.as_deref()
         && let Err(e) = crate::when::check_shape(w)
     {
         p.push(Problem::new(format!("{path}.when"), e));
     }
-    if let Some(args) = call.arguments {
+    if let Some(args) = &call.arguments {
         for (i, param) in args.parameters.iter().enumerate() {
             let ppath = format!("{path}.arguments.parameters[{i}]");
             check_parameter(&ppath, param, p);
         }
     }
     if let Some(callee) = callee {
-        check_arguments_supplied(path, call.arguments, callee, p);
+        check_arguments_supplied(path, call.arguments.as_ref(), callee, p);
     }
 }
 
@@ -387,20 +376,7 @@ fn check_steps(path: &str, groups: &[Vec<WorkflowStep>], ctx: &Ctx, names: &mut 
                 ));
             }
             names.steps.insert(step.name.clone());
-            check_call(
-                &Call {
-                    path: spath,
-                    name: &step.name,
-                    when: step.when.as_deref(),
-                    template: step.template.as_deref(),
-                    inline: step.inline.as_deref(),
-                    arguments: step.arguments.as_ref(),
-                    looping: &step.looping,
-                    on_exit: step.on_exit.as_deref(),
-                },
-                ctx,
-                p,
-            );
+            check_call(&spath, step, ctx, p);
         }
     }
 }
@@ -411,32 +387,19 @@ fn check_dag(path: &str, dag: &crate::workflow::DagTemplate, ctx: &Ctx, names: &
     }
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, task) in dag.tasks.iter().enumerate() {
-        if let Some(j) = index.insert(&task.name, i) {
+        if let Some(j) = index.insert(&task.step.name, i) {
             p.push(Problem::new(
                 format!("{path}.dag.tasks[{i}].name"),
-                format!("task name {:?} is already used by {path}.dag.tasks[{j}]", task.name),
+                format!("task name {:?} is already used by {path}.dag.tasks[{j}]", task.step.name),
             ));
         }
-        names.tasks.insert(task.name.clone());
+        names.tasks.insert(task.step.name.clone());
     }
     let mut edges: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (i, task) in dag.tasks.iter().enumerate() {
         let tpath = format!("{path}.dag.tasks[{i}]");
-        check_call(
-            &Call {
-                path: tpath.clone(),
-                name: &task.name,
-                when: task.when.as_deref(),
-                template: task.template.as_deref(),
-                inline: task.inline.as_deref(),
-                arguments: task.arguments.as_ref(),
-                looping: &task.looping,
-                on_exit: task.on_exit.as_deref(),
-            },
-            ctx,
-            p,
-        );
-        edges.insert(&task.name, task_dependencies(&tpath, task, &index, p));
+        check_call(&tpath, &task.step, ctx, p);
+        edges.insert(&task.step.name, task_dependencies(&tpath, task, &index, p));
     }
     if let Some(target) = dag.target.as_deref().filter(|t| !is_tag(t)) {
         for name in target.split_whitespace() {
@@ -477,8 +440,8 @@ fn task_dependencies(path: &str, task: &DagTask, index: &BTreeMap<&str, usize>, 
             Err(e) => p.push(Problem::new(format!("{path}.depends"), e.to_string())),
         }
     }
-    if deps.iter().any(|d| d == &task.name) {
-        p.push(Problem::new(path, format!("task {:?} depends on itself", task.name)));
+    if deps.iter().any(|d| d == &task.step.name) {
+        p.push(Problem::new(path, format!("task {:?} depends on itself", task.step.name)));
     }
     deps
 }

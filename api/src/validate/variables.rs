@@ -77,7 +77,7 @@ pub(crate) fn check_template(path: &str, t: &Template, names: &Names, p: &mut Ve
     }
     for (i, task) in t.dag.iter().flat_map(|d| &d.tasks).enumerate() {
         let v = serde_json::to_value(task).expect("tasks serialize");
-        check_call(format!("{path}.dag.tasks[{i}]"), v, task.looping.is_set());
+        check_call(format!("{path}.dag.tasks[{i}]"), v, task.step.looping.is_set());
     }
 }
 

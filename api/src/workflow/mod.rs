@@ -1,20 +1,18 @@
 //! The `Workflow` custom resource, field for field upstream Argo's.
 
 mod params;
+mod pod_fields;
 mod status;
 mod template;
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::core::v1::{
-    Affinity, HostAlias, LocalObjectReference, PodDNSConfig, PodSecurityContext, Toleration, Volume,
-};
+use k8s_openapi::api::core::v1::{LocalObjectReference, PodDNSConfig};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use params::{AnyString, Arguments, Inputs, Outputs, Parameter, ValueFrom};
+pub use pod_fields::PodFields;
 pub use status::{NodeFlag, NodeStatus, NodeType, Phase, WorkflowCondition, WorkflowStatus};
 pub use template::{
     Backoff, ContinueOn, DagTask, DagTemplate, Loop, Metadata, RetryStrategy, ScriptTemplate, Sequence,
@@ -93,20 +91,9 @@ pub struct WorkflowSpec {
     /// Labels and annotations copied onto the Workflow object itself.
     pub workflow_metadata: Option<Metadata>,
 
-    // Passed through to every pod unless a template overrides them.
-    pub service_account_name: Option<String>,
-    pub automount_service_account_token: Option<bool>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "schema::opaque_object_list")]
-    pub volumes: Vec<Volume>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "schema::string_map")]
-    pub node_selector: BTreeMap<String, String>,
-    #[schemars(schema_with = "schema::opaque_object")]
-    pub affinity: Option<Affinity>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "schema::opaque_object_list")]
-    pub tolerations: Vec<Toleration>,
+    /// Pod-level fields for every pod; a template's own take precedence.
+    #[serde(flatten)]
+    pub pod: PodFields,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub image_pull_secrets: Vec<LocalObjectReference>,
@@ -114,17 +101,9 @@ pub struct WorkflowSpec {
     pub dns_policy: Option<String>,
     #[schemars(schema_with = "schema::opaque_object")]
     pub dns_config: Option<PodDNSConfig>,
-    #[schemars(schema_with = "schema::opaque_object")]
-    pub security_context: Option<PodSecurityContext>,
-    /// A strategic-merge patch applied to every pod.
-    pub pod_spec_patch: Option<String>,
     /// Labels and annotations added to every pod.
     pub pod_metadata: Option<Metadata>,
     pub pod_priority_class_name: Option<String>,
-    pub scheduler_name: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "schema::opaque_object_list")]
-    pub host_aliases: Vec<HostAlias>,
 }
 
 /// When the controller deletes a workflow's pods.

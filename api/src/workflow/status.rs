@@ -2,16 +2,16 @@
 //! built for upstream (the argo CLI, the UI, dashboards) can read it.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr};
 
 use super::params::{Inputs, Outputs};
 
 /// Phase of a workflow (Pending..Error) or of a node (all of them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, IntoStaticStr, Display)]
 pub enum Phase {
     Pending,
     Running,
@@ -33,31 +33,18 @@ impl Phase {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Pending => "Pending",
-            Phase::Running => "Running",
-            Phase::Succeeded => "Succeeded",
-            Phase::Skipped => "Skipped",
-            Phase::Failed => "Failed",
-            Phase::Error => "Error",
-            Phase::Omitted => "Omitted",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, IntoStaticStr, Display)]
 pub enum NodeType {
     Pod,
     Container,
     Steps,
     StepGroup,
     #[serde(rename = "DAG")]
+    #[strum(serialize = "DAG")]
     Dag,
     TaskGroup,
     Retry,
@@ -67,23 +54,7 @@ pub enum NodeType {
 
 impl NodeType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            NodeType::Pod => "Pod",
-            NodeType::Container => "Container",
-            NodeType::Steps => "Steps",
-            NodeType::StepGroup => "StepGroup",
-            NodeType::Dag => "DAG",
-            NodeType::TaskGroup => "TaskGroup",
-            NodeType::Retry => "Retry",
-            NodeType::Skipped => "Skipped",
-            NodeType::Suspend => "Suspend",
-        }
-    }
-}
-
-impl fmt::Display for NodeType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

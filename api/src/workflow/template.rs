@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Affinity, Container, HostAlias, PodSecurityContext, Toleration, Volume};
+use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::params::{AnyString, Arguments, Inputs, Outputs};
+use super::pod_fields::PodFields;
 use crate::schema;
 
 /// One template: exactly one of `container`, `script`, `steps`, `dag` or
@@ -49,34 +50,16 @@ pub struct Template {
     /// For `steps`: stop scheduling new steps after one fails (default true).
     pub fail_fast: Option<bool>,
 
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(schema_with = "schema::string_map")]
-    pub node_selector: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "schema::opaque_object_list")]
-    pub tolerations: Vec<Toleration>,
-    #[schemars(schema_with = "schema::opaque_object")]
-    pub affinity: Option<Affinity>,
-    pub service_account_name: Option<String>,
-    pub automount_service_account_token: Option<bool>,
-    #[schemars(schema_with = "schema::opaque_object")]
-    pub security_context: Option<PodSecurityContext>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "schema::opaque_object_list")]
-    pub volumes: Vec<Volume>,
+    /// Pod-level fields of this template's pod, over the workflow's.
+    #[serde(flatten)]
+    pub pod: PodFields,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub init_containers: Vec<UserContainer>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "schema::opaque_object_list")]
     pub sidecars: Vec<UserContainer>,
-    /// A strategic-merge patch (YAML or JSON) applied to the rendered pod.
-    pub pod_spec_patch: Option<String>,
     pub priority_class_name: Option<String>,
-    pub scheduler_name: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "schema::opaque_object_list")]
-    pub host_aliases: Vec<HostAlias>,
 }
 
 /// Labels and annotations (of a template's pod, or of every pod).
@@ -127,30 +110,22 @@ pub struct DagTemplate {
     pub fail_fast: Option<bool>,
 }
 
+/// A DAG task: a step that says what it waits for instead of where it
+/// stands in a sequence.
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DagTask {
-    pub name: String,
-    pub template: Option<String>,
-    // A schema of its own hides the Option from schemars: default keeps
-    // the field optional in the CRD.
-    #[serde(default)]
-    #[schemars(schema_with = "schema::opaque_object")]
-    pub inline: Option<Box<Template>>,
-    pub arguments: Option<Arguments>,
+    #[serde(flatten)]
+    pub step: WorkflowStep,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
     /// An expression over other tasks' results, e.g. `A.Succeeded || B`.
     pub depends: Option<String>,
-    #[serde(flatten)]
-    pub looping: Loop,
-    pub when: Option<String>,
-    pub continue_on: Option<ContinueOn>,
-    /// A template to run when this task ends.
-    pub on_exit: Option<String>,
 }
 
+/// One step: which template to run (by name or inline), with what
+/// arguments, how many times, when, and what runs after it.
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -167,6 +142,7 @@ pub struct WorkflowStep {
     pub looping: Loop,
     pub when: Option<String>,
     pub continue_on: Option<ContinueOn>,
+    /// A template to run when this step ends.
     pub on_exit: Option<String>,
 }
 

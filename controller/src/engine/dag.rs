@@ -125,7 +125,7 @@ impl Ctx<'_> {
             return;
         }
         if self.nodes.fulfilled(&tid) {
-            if let Some(on_exit) = task.on_exit.as_deref() {
+            if let Some(on_exit) = task.step.on_exit.as_deref() {
                 self.task_exit_handler(dag, &tid, on_exit);
             }
             return;
@@ -151,7 +151,7 @@ impl Ctx<'_> {
     /// Substitutes what the task may use (the DAG's scope, and the tasks it
     /// names and depends on), then runs it, or its loop.
     fn start_task(&mut self, dag: &Dag, task: &DagTask, node_name: &str) {
-        let task_name = task.name.as_str();
+        let task_name = task.step.name.as_str();
         let mut scope = dag.scope.clone();
         for a in self.referenced_ancestors(dag, task) {
             let aid = self.id(&dag.node_name(&a));
@@ -161,13 +161,13 @@ impl Ctx<'_> {
             Ok(t) => t,
             Err(e) => return self.end_task(dag, task_name, Phase::Error, e.to_string()),
         };
-        match loops::items(&task.looping) {
+        match loops::items(&task.step.looping) {
             Err(e) => self.end_task(dag, task_name, Phase::Error, e),
             Ok(None) => {
                 if let Some(cid) = self.run_task(dag, &task, node_name, task_name, &scope) {
                     self.connect(dag, task_name, &cid);
                     if self.nodes.fulfilled(&cid)
-                        && let Some(on_exit) = task.on_exit.as_deref()
+                        && let Some(on_exit) = task.step.on_exit.as_deref()
                     {
                         self.task_exit_handler(dag, &cid, on_exit);
                     }
@@ -178,7 +178,7 @@ impl Ctx<'_> {
             }
             Ok(Some(items)) => {
                 let mut bare = task;
-                bare.looping = Default::default();
+                bare.step.looping = Default::default();
                 self.run_task_group(dag, &bare, node_name, &scope, &items)
             }
         }
@@ -203,7 +203,7 @@ impl Ctx<'_> {
         scope: &Scope,
         items: &[serde_json::Value],
     ) {
-        let task_name = task.name.as_str();
+        let task_name = task.step.name.as_str();
         let gid = self.id(node_name);
         if !self.nodes.contains(&gid) {
             let group = NewNode {
@@ -267,7 +267,7 @@ impl Ctx<'_> {
         if !self.nodes.fulfilled(&cid) {
             return (Some(cid), false);
         }
-        let exit_done = match expanded.on_exit.as_deref() {
+        let exit_done = match expanded.step.on_exit.as_deref() {
             Some(on_exit) => self.task_exit_handler(dag, &cid, on_exit),
             None => true,
         };
@@ -277,7 +277,7 @@ impl Ctx<'_> {
     /// Evaluates `when`, then runs the task's template.
     fn run_task(&mut self, dag: &Dag, task: &DagTask, node_name: &str, display: &str, scope: &Scope) -> Option<String> {
         let mut local = dag.child_opts.local.clone();
-        local.set("tasks.name", task.name.as_str());
+        local.set("tasks.name", task.step.name.as_str());
         let opts = Opts {
             display: display.to_owned(),
             local,
@@ -288,7 +288,7 @@ impl Ctx<'_> {
             if dag.halted.is_some() {
                 return None;
             }
-            if let Some(cond) = task.when.as_deref() {
+            if let Some(cond) = task.step.when.as_deref() {
                 match self.should_run(cond, scope) {
                     Ok(true) => {}
                     Ok(false) => {
@@ -298,12 +298,10 @@ impl Ctx<'_> {
                 }
             }
         }
-        let call = match (&task.template, &task.inline) {
-            (_, Some(inline)) => Call::Inline(inline),
-            (Some(t), None) => Call::Named(t),
-            (None, None) => return Some(self.error_node(node_name, "task has no template".into(), &opts)),
+        let Some(call) = Call::of(&task.step) else {
+            return Some(self.error_node(node_name, "task has no template".into(), &opts));
         };
-        self.execute(node_name, call, task.arguments.as_ref(), &opts)
+        self.execute(node_name, call, task.step.arguments.as_ref(), &opts)
     }
 
     fn task_exit_handler(&mut self, dag: &Dag, node_id: &str, template: &str) -> bool {
@@ -344,7 +342,7 @@ impl Ctx<'_> {
             return out;
         }
         let mut seen = HashSet::new();
-        let mut stack: Vec<&str> = dag.deps(&task.name).iter().map(String::as_str).collect();
+        let mut stack: Vec<&str> = dag.deps(&task.step.name).iter().map(String::as_str).collect();
         while let Some(t) = stack.pop() {
             if !seen.insert(t) {
                 continue;
@@ -374,7 +372,7 @@ fn plan<'t>(run: &Run<'t>, id: &str) -> Result<Option<Dag<'t>>, String> {
             (None, Some(c)) => Ok((c, true)),
             (None, None) => continue,
         };
-        conditions.insert(t.name.as_str(), parsed.map_err(|e| format!("task {:?}: {e}", t.name))?);
+        conditions.insert(t.step.name.as_str(), parsed.map_err(|e| format!("task {:?}: {e}", t.step.name))?);
     }
     let deps = conditions
         .iter()
@@ -383,14 +381,14 @@ fn plan<'t>(run: &Run<'t>, id: &str) -> Result<Option<Dag<'t>>, String> {
     let expected_outcomes = spec
         .tasks
         .iter()
-        .map(|t| &t.name)
+        .map(|t| &t.step.name)
         .filter(|t| conditions.values().any(|(c, _)| mentions_outcome(c, t)))
         .cloned()
         .collect();
     let mut dag = Dag {
         name: run.name.to_owned(),
         id: id.to_owned(),
-        tasks: spec.tasks.iter().map(|t| (t.name.as_str(), t)).collect(),
+        tasks: spec.tasks.iter().map(|t| (t.step.name.as_str(), t)).collect(),
         conditions,
         deps,
         expected_outcomes,

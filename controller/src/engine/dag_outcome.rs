@@ -22,7 +22,7 @@ impl Ctx<'_> {
             if !phase.failed_or_error() {
                 continue;
             }
-            let continues = task.continue_on.as_ref().is_some_and(|c| c.covers(phase));
+            let continues = task.step.continue_on.as_ref().is_some_and(|c| c.covers(phase));
             if !continues && !dag.expected_outcomes.contains(*name) {
                 return Some((phase, format!("task '{}' failed", dag.node_name(name))));
             }
@@ -38,7 +38,7 @@ impl Ctx<'_> {
         }
         let exit = self.id(&argo_api::names::on_exit_node(&dag.node_name(task)));
         let ran = !matches!(self.nodes.phase(&tid), Some(Phase::Omitted | Phase::Skipped));
-        match dag.tasks.get(task).and_then(|t| t.on_exit.as_ref()) {
+        match dag.tasks.get(task).and_then(|t| t.step.on_exit.as_ref()) {
             Some(_) if ran => self.nodes.fulfilled(&exit),
             _ => true,
         }
@@ -53,7 +53,7 @@ impl Ctx<'_> {
         let children = || node.children.iter().filter_map(|c| self.nodes.get(c));
         match result {
             None => {
-                let continue_on = dag.tasks.get(name).and_then(|t| t.continue_on.clone()).unwrap_or_default();
+                let continue_on = dag.tasks.get(name).and_then(|t| t.step.continue_on.clone()).unwrap_or_default();
                 matches!(phase, Phase::Succeeded | Phase::Skipped) || (widen && continue_on.covers(phase))
             }
             Some(TaskResult::Succeeded) => phase == Phase::Succeeded,
@@ -93,7 +93,7 @@ impl Ctx<'_> {
                     }
                 }
                 Some(p) if p.failed_or_error() => {
-                    let continues = dag.tasks.get(t.as_str()).and_then(|t| t.continue_on.as_ref());
+                    let continues = dag.tasks.get(t.as_str()).and_then(|t| t.step.continue_on.as_ref());
                     if continues.is_some_and(|c| c.covers(*p)) {
                         continue;
                     }

@@ -4,7 +4,7 @@
 
 use argo_api::limits::MAX_PARAMETER_BYTES;
 use argo_api::vars::{self, Mode, Scope};
-use argo_api::workflow::{Arguments, NodeType, Parameter, Phase, Template, TemplateKind};
+use argo_api::workflow::{Arguments, NodeType, Parameter, Phase, Template, TemplateKind, WorkflowStep};
 
 use super::ctx::Ctx;
 use super::world::Start;
@@ -31,6 +31,18 @@ pub(super) struct Opts {
 pub(super) enum Call<'t> {
     Named(&'t str),
     Inline(&'t Template),
+}
+
+impl<'t> Call<'t> {
+    /// What a step (or a task's step) calls; an inline template wins, as
+    /// upstream's does. None when it names nothing.
+    pub fn of(step: &'t WorkflowStep) -> Option<Self> {
+        match (&step.template, &step.inline) {
+            (_, Some(inline)) => Some(Call::Inline(inline)),
+            (Some(t), None) => Some(Call::Named(t)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A template about to run at a node: what every node kind is given.

@@ -42,22 +42,13 @@ impl Ctx<'_> {
 /// substitutes global variables into the whole spec.
 fn pod_level(spec: &WorkflowSpec, globals: &Scope) -> Result<WorkflowSpec, String> {
     let fields = WorkflowSpec {
-        service_account_name: spec.service_account_name.clone(),
-        automount_service_account_token: spec.automount_service_account_token,
-        volumes: spec.volumes.clone(),
-        node_selector: spec.node_selector.clone(),
-        affinity: spec.affinity.clone(),
-        tolerations: spec.tolerations.clone(),
+        pod: spec.pod.clone(),
         image_pull_secrets: spec.image_pull_secrets.clone(),
         host_network: spec.host_network,
         dns_policy: spec.dns_policy.clone(),
         dns_config: spec.dns_config.clone(),
-        security_context: spec.security_context.clone(),
-        pod_spec_patch: spec.pod_spec_patch.clone(),
         pod_metadata: spec.pod_metadata.clone(),
         pod_priority_class_name: spec.pod_priority_class_name.clone(),
-        scheduler_name: spec.scheduler_name.clone(),
-        host_aliases: spec.host_aliases.clone(),
         ..WorkflowSpec::default()
     };
     vars::replace_in(&fields, globals, Mode::Strict).map_err(|e| format!("spec: {e}"))

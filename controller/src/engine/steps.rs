@@ -272,10 +272,8 @@ impl Ctx<'_> {
                 Err(e) => return Some(self.error_node(&child.name, e, &opts)),
             }
         }
-        let call = match (&step.template, &step.inline) {
-            (_, Some(inline)) => Call::Inline(inline),
-            (Some(t), None) => Call::Named(t),
-            (None, None) => return Some(self.error_node(&child.name, "step has no template".into(), &opts)),
+        let Some(call) = Call::of(&step) else {
+            return Some(self.error_node(&child.name, "step has no template".into(), &opts));
         };
         self.execute(&child.name, call, step.arguments.as_ref(), &opts)
     }

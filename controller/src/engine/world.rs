@@ -141,7 +141,7 @@ fn globals(wf: &Workflow) -> Scope {
     s.set("workflow.namespace", meta.namespace.clone().unwrap_or_default());
     s.set("workflow.uid", meta.uid.clone().unwrap_or_default());
     s.set("workflow.mainEntrypoint", spec.entrypoint.clone().unwrap_or_default());
-    s.set("workflow.serviceAccountName", spec.service_account_name.clone().unwrap_or_default());
+    s.set("workflow.serviceAccountName", spec.pod.service_account_name.clone().unwrap_or_default());
     if let Some(p) = spec.priority {
         s.set("workflow.priority", p.to_string());
     }

@@ -1,18 +1,12 @@
 //! Command-line arguments of `argo-controller`.
 
-use std::path::PathBuf;
-
 use clap::Parser;
 
 #[derive(Clone, Debug, Parser)]
 #[command(name = "argo-controller", version = argo_api::VERSION, about = "Runs Argo-compatible Workflows as Pods")]
 pub struct Args {
-    /// Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
-    #[arg(long, env = "KUBECONFIG")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use
-    #[arg(long)]
-    pub context: Option<String>,
+    #[command(flatten)]
+    pub service: argo_service::Flags,
     /// Only run workflows in this namespace (default: all namespaces)
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
@@ -38,9 +32,6 @@ pub struct Args {
     /// This replica's name in the Lease (default: $POD_NAME, else hostname-pid)
     #[arg(long, env = "POD_NAME")]
     pub id: Option<String>,
-    /// Log filter, e.g. `info` or `argo_controller=debug`
-    #[arg(long, default_value = "info", env = "RUST_LOG")]
-    pub log: String,
     /// For tests of the panic guard only: a reconcile panics on purpose
     /// when its workflow carries the annotation `argo-rs.test/panic`.
     #[arg(long, hide = true)]

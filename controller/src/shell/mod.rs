@@ -5,7 +5,6 @@
 mod admin;
 mod apply;
 pub mod args;
-mod error;
 mod leader;
 mod metrics;
 mod reconcile;
@@ -25,15 +24,15 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tokio::sync::watch;
 
+pub use argo_service::Error;
 pub use args::Args;
-pub use error::Error;
 
 use self::metrics::Metrics;
 use self::shared::Shared;
 
 /// Runs the controller until the first shutdown signal.
 pub async fn run(args: Args) -> Result<(), Error> {
-    let client = argo_service::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let client = args.service.client().await?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(argo_service::stop_on_signals(stop_tx));

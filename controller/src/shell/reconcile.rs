@@ -102,8 +102,11 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
         _ => return Ok(Requeue::requeue(Duration::from_millis(200))),
     };
     let meta = &cached.metadata;
-    let name = meta.name.clone().ok_or_else(|| Error::Unnamed(format!("{meta:?}")))?;
-    let namespace = meta.namespace.clone().ok_or_else(|| Error::Unnamed(name.clone()))?;
+    let name = meta.name.clone().ok_or_else(|| Error::invalid("workflow", "it has no name"))?;
+    let namespace = meta
+        .namespace
+        .clone()
+        .ok_or_else(|| Error::invalid(format!("workflow {name}"), "it has no namespace"))?;
     let key = format!("{namespace}/{name}");
     if meta.deletion_timestamp.is_some() {
         ctx.forget(&key);

@@ -79,8 +79,8 @@ async fn upstream_examples_reach_the_phase_upstream_expects() -> Result<()> {
                 Some("expected-failure") => Phase::Failed,
                 _ => Phase::Succeeded,
             };
-            accounts.extend(wf.spec.service_account_name.clone());
-            accounts.extend(wf.spec.templates.iter().filter_map(|t| t.service_account_name.clone()));
+            accounts.extend(wf.spec.pod.service_account_name.clone());
+            accounts.extend(wf.spec.templates.iter().filter_map(|t| t.pod.service_account_name.clone()));
             wf.metadata.namespace = Some(ns.clone());
             let api: Api<argo_api::Workflow> = Api::namespaced(c.clone(), &ns);
             match api.create(&PostParams::default(), &wf).await {

@@ -1,5 +1,6 @@
 //! The pod of a Pod node, laid out as upstream lays it out: a `main`
-//! container, the template's sidecars and init containers, pod-level fields
+//! container, the template's init containers and sidecars (as native
+//! sidecars), pod-level fields
 //! from the template or else the workflow, upstream's labels and
 //! annotations, an owner reference to the workflow, then `podSpecPatch`.
 //! Pure: the controller renders every pod with it, and admission renders
@@ -91,11 +92,16 @@ pub fn render(owner: Owner, node: Node, spec: &WorkflowSpec, tmpl: &Template, pa
         }
         c
     };
-    let mut containers = vec![main];
-    containers.extend(tmpl.sidecars.iter().map(with_mirror));
-    let init: Vec<Container> = tmpl.init_containers.iter().map(with_mirror).collect();
+    // Sidecars are Kubernetes' native sidecars (init containers that keep
+    // running): the kubelet stops them once main ends, which upstream's
+    // executor does by signalling them, so the pod completes with main.
+    let mut init: Vec<Container> = tmpl.init_containers.iter().map(with_mirror).collect();
+    init.extend(tmpl.sidecars.iter().map(|s| Container {
+        restart_policy: Some("Always".into()),
+        ..with_mirror(s)
+    }));
     let pod_spec = PodSpec {
-        containers,
+        containers: vec![main],
         init_containers: (!init.is_empty()).then_some(init),
         volumes: (!volumes.is_empty()).then_some(volumes),
         ..pod_spec(fields, spec, tmpl)

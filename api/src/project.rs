@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::schema;
 
 /// The project for namespaces no other project covers: it ships with the
-/// install (and allows everything a baseline pod may do). The controller
-/// and the webhook take `--default-project` to name another.
+/// install (and allows everything a baseline pod may do).
 pub const DEFAULT_PROJECT: &str = "default";
 
 /// Glob lists below use `*` and `?`; an entry starting with `!` denies.

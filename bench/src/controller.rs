@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use argo_api::Workflow;
 use argo_api::workflow::Phase;
 use futures::{StreamExt, stream};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, Toleration};
 use kube::Client;
 use kube::api::{Api, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -79,12 +79,22 @@ async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
     Ok(())
 }
 
+/// The benchmarks measure the controller, not containers: their pods go
+/// to the kwok nodes, whose taint they tolerate (tests/cluster/REAL-NODE.md).
+const KWOK: &str = "  tolerations: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]\n";
+
 fn long_pod(name: String) -> Pod {
     let mut pod = Pod::default();
     pod.metadata.name = Some(name);
     pod.metadata.annotations = Some([("kwok.test/duration".to_string(), "1h".to_string())].into());
     pod.spec = Some(PodSpec {
         restart_policy: Some("Never".into()),
+        tolerations: Some(vec![Toleration {
+            key: Some("kwok.x-k8s.io/node".into()),
+            operator: Some("Exists".into()),
+            effect: Some("NoSchedule".into()),
+            ..Default::default()
+        }]),
         containers: vec![Container {
             name: "main".into(),
             image: Some("alpine".into()),
@@ -119,8 +129,8 @@ async fn bare_rate(client: &Client, n: usize, concurrency: usize) -> Result<f64>
 }
 
 fn wide_dag(n: usize) -> String {
-    let mut y = String::from(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wide}\nspec:\n  entrypoint: d\n  templates:\n  - name: d\n    dag:\n      tasks:\n",
+    let mut y = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: wide}}\nspec:\n  entrypoint: d\n{KWOK}  templates:\n  - name: d\n    dag:\n      tasks:\n",
     );
     for i in 0..n {
         y.push_str(&format!("      - {{name: t{i}, template: w}}\n"));
@@ -130,8 +140,8 @@ fn wide_dag(n: usize) -> String {
 }
 
 fn chain(n: usize) -> String {
-    let mut y = String::from(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: chain}\nspec:\n  entrypoint: s\n  templates:\n  - name: s\n    steps:\n",
+    let mut y = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: chain}}\nspec:\n  entrypoint: s\n{KWOK}  templates:\n  - name: s\n    steps:\n",
     );
     for i in 0..n {
         y.push_str(&format!("    - - {{name: s{i}, template: w}}\n"));
@@ -144,7 +154,7 @@ fn chain(n: usize) -> String {
 
 fn small(i: usize) -> String {
     format!(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: small-{i}}}\nspec:\n  entrypoint: w\n  templates:\n  - name: w\n    container: {{image: alpine}}\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: small-{i}}}\nspec:\n  entrypoint: w\n{KWOK}  templates:\n  - name: w\n    container: {{image: alpine}}\n"
     )
 }
 

@@ -80,7 +80,18 @@ fn pods_carry_upstream_names_labels_annotations_and_owner() {
     assert_eq!(spec.active_deadline_seconds, Some(30));
     assert_eq!(spec.volumes.as_ref().unwrap()[0].name, "shared");
     let names: Vec<_> = spec.containers.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["main", "proxy"]);
+    assert_eq!(names, ["main"]);
+    let init: Vec<_> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| (c.name.as_str(), c.restart_policy.as_deref()))
+        .collect();
+    assert_eq!(
+        init,
+        [("init", None), ("proxy", Some("Always"))],
+        "sidecars are native sidecars, after init containers"
+    );
     let main = &spec.containers[0];
     let limits = main.resources.as_ref().unwrap().limits.as_ref().unwrap();
     assert_eq!(limits["memory"].0, "64Mi");
@@ -140,4 +151,23 @@ spec:
     let msg = sneaky.message.clone().unwrap_or_default();
     assert!(msg.contains("pod refused by project \"strict\"") && msg.contains("evil/miner:latest"), "{msg}");
     assert_eq!(s.created.len(), 1, "the refused pod was never created: {:?}", s.created);
+}
+
+#[test]
+fn a_pending_reason_is_shown_while_pending_and_gone_once_the_pod_runs() {
+    let mut s = sim(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    metadata: {annotations: {kwok.test/duration: 5s}}
+    container: {image: alpine}
+"#);
+    s.reconcile();
+    s.reconcile();
+    assert_eq!(node(&s, "wf").message.as_deref(), Some("ContainerCreating"));
+    assert_eq!(s.run(50), Some(Phase::Succeeded));
+    assert_eq!(node(&s, "wf").message, None, "a pod that ran keeps no pending reason");
 }

@@ -68,6 +68,9 @@ proptest! {
         let mut s = sim(&yaml(&tasks, fail_fast));
         let mut steps = 0;
         while !s.phase().is_some_and(Phase::is_completed) && steps < 400 {
+            // Pods the engine creates appear with a status of their own
+            // (ContainerCreating): a pass later it has seen them.
+            s.reconcile();
             s.reconcile();
             // Running the engine again on its own output changes nothing.
             let pods = s.visible_pods();

@@ -58,3 +58,26 @@ pid_alive() {
   pid=$(cat "$f")
   kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
 }
+
+# ---- the real node ----------------------------------------------------------
+# One per machine: kubelet, kube-proxy and libcni keep machine-wide paths
+# and iptables chains (see tests/cluster/REAL-NODE.md). ARGO_RS_REAL_NODE=0
+# makes a kwok-only cluster (benchmarks), which may run beside it.
+real_node_wanted() { [ "${ARGO_RS_REAL_NODE:-1}" = 1 ]; }
+NODE_NAME=real-0
+# kubelet refuses a loopback node IP: a /32 on lo, which the apiserver
+# also listens on so that pods reach it through the kubernetes Service.
+# One per cluster (the test cluster's is .2), so that taking one cluster
+# down never takes another's apiserver address away; recorded at `up`.
+NODE_IP=$(cat "$STATE_DIR/node-ip" 2>/dev/null || echo "${ARGO_RS_NODE_IP:-10.254.254.1}")
+POD_CIDR=${ARGO_RS_POD_CIDR:-10.244.0.0/24}
+SERVICE_CIDR=10.96.0.0/16
+CNI_BRIDGE=argors0
+KUBELET_PORT=${ARGO_RS_KUBELET_PORT:-31250}
+KUBELET_HEALTHZ_PORT=${ARGO_RS_KUBELET_HEALTHZ_PORT:-31248}
+KUBE_PROXY_HEALTHZ_PORT=${ARGO_RS_KUBE_PROXY_HEALTHZ_PORT:-31256}
+REGISTRY_PORT=${ARGO_RS_REGISTRY_PORT:-35000}
+REGISTRY=127.0.0.1:$REGISTRY_PORT
+NODE_DIR=$STATE_DIR/node
+# Which cluster's state dir owns the machine's real node.
+REAL_NODE_OWNER=/run/argo-rs-real-node.owner

@@ -196,14 +196,15 @@ fn check_template_pod(path: &str, t: &Template, wf: &Workflow, project: &Workflo
 fn locate(pod_path: &str, tpath: &str, t: &Template, ws: &WorkflowSpec) -> String {
     let (head, rest) = split_path(pod_path);
     let main = if t.container.is_some() { "container" } else { "script" };
-    if let Some(i) = index_of(head, "spec.containers") {
-        return match i {
-            0 => format!("{tpath}.{main}{rest}"),
-            i => format!("{tpath}.sidecars[{}]{rest}", i - 1),
-        };
+    if index_of(head, "spec.containers").is_some() {
+        return format!("{tpath}.{main}{rest}");
     }
     if let Some(i) = index_of(head, "spec.initContainers") {
-        return format!("{tpath}.initContainers[{i}]{rest}");
+        let n = t.init_containers.len();
+        return match i {
+            i if i < n => format!("{tpath}.initContainers[{i}]{rest}"),
+            i => format!("{tpath}.sidecars[{}]{rest}", i - n),
+        };
     }
     if let Some(i) = index_of(head, "spec.volumes") {
         let n = ws.pod.volumes.len();

@@ -207,7 +207,12 @@ impl Ctx<'_> {
                 n.finished_at = finished_at.or(Some(now.into()));
             }
         }
+        let ran = matches!(phase, Phase::Running | Phase::Succeeded);
         self.set_phase(id, phase, message);
+        if ran {
+            // A pending reason (ContainerCreating...) no longer holds.
+            self.nodes.set_message(id, None);
+        }
     }
 }
 
@@ -257,7 +262,18 @@ fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
         }
         Some(format!("{}: {msg}", c.name))
     };
-    for c in status.init_container_statuses.iter().flatten() {
+    // Native sidecars (restartPolicy Always) are stopped by the kubelet
+    // once main ends: their exit is no init container failure.
+    let sidecars: Vec<&str> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.init_containers.iter().flatten())
+        .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+        .map(|c| c.name.as_str())
+        .collect();
+    let (sidecar_statuses, init): (Vec<&ContainerStatus>, Vec<&ContainerStatus>) =
+        status.init_container_statuses.iter().flatten().partition(|c| sidecars.contains(&c.name.as_str()));
+    for c in init {
         if let Some(m) = describe(c) {
             return (Phase::Error, Some(m));
         }
@@ -278,7 +294,7 @@ fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
             return (Phase::Failed, Some(m));
         }
     }
-    for c in containers.iter().filter(|c| c.name != "main") {
+    for c in containers.iter().filter(|c| c.name != "main").chain(sidecar_statuses) {
         let code = c.state.as_ref().and_then(|s| s.terminated.as_ref()).map(|t| t.exit_code);
         if !matches!(code, Some(137 | 143))
             && let Some(m) = describe(c)
@@ -287,4 +303,47 @@ fn failed_reason(pod: &Pod) -> (Phase, Option<String>) {
         }
     }
     (Phase::Failed, Some("pod failed: main container did not complete successfully".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+
+    use super::{Phase, failed_reason};
+
+    fn pod(statuses: serde_json::Value) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "spec": {
+                "containers": [{"name": "main"}],
+                "initContainers": [{"name": "init"}, {"name": "proxy", "restartPolicy": "Always"}]
+            },
+            "status": statuses
+        }))
+        .expect("a pod")
+    }
+
+    fn ended(name: &str, code: i32) -> serde_json::Value {
+        serde_json::json!({"name": name, "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" }}}})
+    }
+
+    #[test]
+    fn a_stopped_native_sidecar_is_not_a_failed_init_container() {
+        let p = pod(serde_json::json!({
+            "phase": "Failed",
+            "initContainerStatuses": [ended("init", 0), ended("proxy", 143)],
+            "containerStatuses": [ended("main", 2)]
+        }));
+        assert_eq!(failed_reason(&p), (Phase::Failed, Some("main: Error (exit code 2)".into())));
+    }
+
+    #[test]
+    fn a_failed_init_container_errors_the_node() {
+        let p = pod(serde_json::json!({
+            "phase": "Failed",
+            "initContainerStatuses": [ended("init", 1)],
+            "containerStatuses": []
+        }));
+        assert_eq!(failed_reason(&p), (Phase::Error, Some("init: Error (exit code 1)".into())));
+    }
 }

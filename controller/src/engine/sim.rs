@@ -11,7 +11,8 @@ use argo_api::Workflow;
 use argo_api::keys;
 use argo_api::workflow::Phase;
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod, PodStatus,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Pod,
+    PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -113,8 +114,21 @@ impl Sim {
                     if !self.pods.contains_key(&name) && !self.create_errors.contains_key(&name) {
                         self.created.push(name.clone());
                         let mut pod = (**pod).clone();
+                        // As a kubelet reports a pod whose image it pulls.
+                        let creating = |c: &k8s_openapi::api::core::v1::Container| ContainerStatus {
+                            name: c.name.clone(),
+                            state: Some(ContainerState {
+                                waiting: Some(ContainerStateWaiting {
+                                    reason: Some("ContainerCreating".into()),
+                                    message: None,
+                                }),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        };
                         pod.status = Some(PodStatus {
                             phase: Some("Pending".into()),
+                            container_statuses: pod.spec.as_ref().map(|s| s.containers.iter().map(creating).collect()),
                             ..Default::default()
                         });
                         pod.metadata.creation_timestamp = Some(Time(self.now));

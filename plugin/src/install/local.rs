@@ -24,6 +24,8 @@ pub struct Setup<'a> {
     pub namespace: &'a str,
     pub bin_dir: Option<&'a Path>,
     pub timeout: Duration,
+    /// The controller runs only the workflows of this namespace.
+    pub managed_namespace: Option<&'a str>,
 }
 
 /// `$XDG_STATE_HOME/kubectl-argo/<context>` (default `~/.local/state`).
@@ -152,12 +154,16 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
         (
             "argo-controller",
             controller,
-            vec![
-                "--admin-address".into(),
-                s(ctl_admin),
-                "--lease-namespace".into(),
-                setup.namespace.into(),
-            ],
+            [
+                vec![
+                    "--admin-address".into(),
+                    s(ctl_admin),
+                    "--lease-namespace".into(),
+                    setup.namespace.into(),
+                ],
+                setup.managed_namespace.map(|n| vec!["--namespace".into(), n.into()]).unwrap_or_default(),
+            ]
+            .concat(),
             ctl_admin,
         ),
         (

@@ -48,6 +48,8 @@ pub struct Options {
     pub ca_bundle: Option<String>,
     /// Out-of-cluster: the webhook's URL instead of its Service.
     pub webhook_url: Option<String>,
+    /// The controller runs only the workflows of this namespace.
+    pub managed_namespace: Option<String>,
 }
 
 fn docs(text: &str) -> Vec<Value> {
@@ -93,10 +95,17 @@ fn adjust(doc: &mut Value, opts: &Options) {
     }
     if let Some(containers) = doc.pointer_mut("/spec/template/spec/containers").and_then(Value::as_array_mut) {
         for c in containers {
-            for arg in c.get_mut("args").and_then(Value::as_array_mut).into_iter().flatten() {
+            let Some(args) = c.get_mut("args").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            let controller = args.iter().any(|a| a.as_str() == Some("--lease-namespace=argo"));
+            for arg in args.iter_mut() {
                 if arg.as_str() == Some("--lease-namespace=argo") {
                     *arg = json!(format!("--lease-namespace={ns}"));
                 }
+            }
+            if let (true, Some(managed)) = (controller, &opts.managed_namespace) {
+                args.push(json!(format!("--namespace={managed}")));
             }
         }
     }
@@ -215,6 +224,23 @@ mod tests {
         assert_eq!(b["subjects"][0]["namespace"], "ops");
         let d = find(&docs, "Deployment", "argo-controller");
         assert!(d.to_string().contains("--lease-namespace=ops"));
+        assert!(!d.to_string().contains("--namespace="), "all namespaces unless asked");
+    }
+
+    #[test]
+    fn a_managed_namespace_limits_the_controller_only() {
+        let docs = render(&Options {
+            namespace: "argo".into(),
+            managed_namespace: Some("team-a".into()),
+            ..Default::default()
+        });
+        let args =
+            |name: &str| find(&docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+        assert_eq!(
+            args("argo-controller").as_array().and_then(|a| a.last()).cloned(),
+            Some(json!("--namespace=team-a"))
+        );
+        assert!(!args("argo-webhook").to_string().contains("--namespace="));
     }
 
     #[test]

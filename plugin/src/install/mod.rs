@@ -23,6 +23,8 @@ pub const INSTALL_EXAMPLES: &str = "Examples:
   kubectl argo install
   # Print what would be applied
   kubectl argo install --dry-run
+  # The controller runs only the workflows of namespace team-a
+  kubectl argo install --managed-namespace team-a
   # Let cert-manager issue the webhook's certificate
   kubectl argo install --cert-manager
   # Run the controller and webhook on this machine against the cluster (no images needed)
@@ -50,6 +52,9 @@ pub struct InstallArgs {
     /// Only namespaces (and projects) with this label go through the webhook: KEY=VALUE
     #[arg(long, value_name = "KEY=VALUE")]
     pub webhook_selector: Option<String>,
+    /// argo-controller runs only the workflows of this namespace (default: every namespace)
+    #[arg(long, value_name = "NAMESPACE")]
+    pub managed_namespace: Option<String>,
     /// Where argo-controller and argo-webhook are (--local; default: next to kubectl-argo, then PATH)
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,
@@ -92,6 +97,7 @@ pub async fn install(args: InstallArgs, ctx: &Ctx) -> Result<ExitCode> {
         webhook_selector: selector(args.webhook_selector.as_deref())?,
         ca_bundle: None,
         webhook_url: args.local.then(|| "https://127.0.0.1:PORT".to_owned()),
+        managed_namespace: args.managed_namespace.clone(),
     };
     if args.dry_run {
         print!("{}", to_yaml(&render(&opts)));
@@ -125,6 +131,7 @@ pub async fn install(args: InstallArgs, ctx: &Ctx) -> Result<ExitCode> {
             namespace: &ns,
             bin_dir: args.bin_dir.as_deref(),
             timeout,
+            managed_namespace: args.managed_namespace.as_deref(),
         };
         let started = local::start(&setup).await?;
         opts.webhook_url = Some(started.webhook_url);

@@ -20,6 +20,11 @@ use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Config};
 use tokio::sync::OnceCell;
 
+/// The toleration of the kwok nodes' taint: a pod with it may land on a
+/// kwok node and is simulated there (tests/cluster/REAL-NODE.md).
+/// JSON, so YAML too.
+pub const KWOK_TOLERATION: &str = r#"{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}"#;
+
 /// The repository root, for manifests and fixtures.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -81,13 +86,23 @@ impl Cluster {
         Ok(())
     }
 
-    /// A fresh namespace `e2e-<prefix>-<n>` with its default service
+    /// A fresh namespace `e2e-<prefix>-<n>` whose pods run on the kwok
+    /// nodes (simulated: see `KWOK_TOLERATION`), with its default service
     /// account, so pods can be created in it at once.
     /// The namespace comes with a WorkflowProject of its own that allows
     /// everything (the controller creates no pod without a project), so
     /// tests of other behaviour do not depend on policy.
     pub async fn namespace(&self, prefix: &str) -> Result<String> {
         let ns = self.namespace_labelled(prefix, &[]).await?;
+        self.project(&ns, serde_json::json!({"namespaces": [ns], "security": {"level": "privileged"}}))
+            .await?;
+        Ok(ns)
+    }
+
+    /// Like `namespace`, but its pods run for real on the real node
+    /// (`real-0`): real images, commands, exit codes and logs.
+    pub async fn real_namespace(&self, prefix: &str) -> Result<String> {
+        let ns = self.create_namespace(prefix, &[], false).await?;
         self.project(&ns, serde_json::json!({"namespaces": [ns], "security": {"level": "privileged"}}))
             .await?;
         Ok(ns)
@@ -105,12 +120,23 @@ impl Cluster {
         Ok(())
     }
 
-    /// Like `namespace`, with labels (e.g. to put it in a webhook's scope).
+    /// Like `namespace`, with labels (e.g. to put it in a webhook's scope),
+    /// and no project.
     pub async fn namespace_labelled(&self, prefix: &str, labels: &[(&str, &str)]) -> Result<String> {
+        self.create_namespace(prefix, labels, true).await
+    }
+
+    async fn create_namespace(&self, prefix: &str, labels: &[(&str, &str)], simulated: bool) -> Result<String> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         let mut ns = Namespace::default();
         ns.metadata.generate_name = Some(format!("e2e-{prefix}-"));
         ns.metadata.labels = Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        if simulated {
+            // The apiserver's PodTolerationRestriction adds it to every pod.
+            let tolerations = format!("[{KWOK_TOLERATION}]");
+            ns.metadata.annotations =
+                Some([("scheduler.alpha.kubernetes.io/defaultTolerations".to_owned(), tolerations)].into());
+        }
         let created = api.create(&PostParams::default(), &ns).await?;
         let name = created.metadata.name.context("namespace has a name")?;
         let sa: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &name);
@@ -162,17 +188,30 @@ impl Cluster {
         Ok(())
     }
 
+    /// Kills one process of the real node (`containerd`, `kubelet`,
+    /// `kube-proxy`, `registry`) with SIGKILL.
+    pub fn kill_node_component(&self, name: &str) -> Result<()> {
+        let pid_file = self.state_dir().join("node/pids").join(format!("{name}.pid"));
+        let pid = std::fs::read_to_string(&pid_file).with_context(|| format!("reading {}", pid_file.display()))?;
+        run_ok(Command::new("kill").args(["-KILL", pid.trim()]))?;
+        Ok(())
+    }
+
     /// Runs tests/cluster/up again, which starts whatever is not running
     /// and waits until the cluster is ready. The ports come from the
     /// environment tests/run sets.
-    pub fn start_missing(&self) -> Result<()> {
+    pub fn start_missing(&self) -> Result<String> {
         for var in ["ARGO_RS_ETCD_PORT", "ARGO_RS_APISERVER_PORT", "ARGO_RS_KWOK_PORT"] {
             if std::env::var_os(var).is_none() {
                 bail!("{var} is not set: restarting the cluster needs the ports tests/run exports");
             }
         }
-        run_ok(Command::new(repo_root().join("tests/cluster/up")).env("ARGO_RS_CLUSTER_DIR", self.state_dir()))?;
-        Ok(())
+        let out = run(Command::new(repo_root().join("tests/cluster/up")).env("ARGO_RS_CLUSTER_DIR", self.state_dir()))?;
+        let progress = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            bail!("tests/cluster/up failed ({}):\n{progress}", out.status);
+        }
+        Ok(progress)
     }
 }
 

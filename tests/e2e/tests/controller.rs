@@ -42,7 +42,17 @@ async fn diamond_dag_runs_in_order_with_upstream_status_and_pods() -> Result<()>
     ensure!(started(&n["B"]) >= finished(&n["A"]) && started(&n["C"]) >= finished(&n["A"]));
     ensure!(started(&n["D"]) >= finished(&n["B"]) && started(&n["D"]) >= finished(&n["C"]));
     ensure!(n[&name].type_ == NodeType::Dag && n[&name].id == name);
-    let pods = pods(c, &ns, &name).await?;
+    // Pods are labelled completed after the status that says so is
+    // written (the other order could hide a pod from a restarted
+    // controller): wait for the last label.
+    let done = |p: &k8s_openapi::api::core::v1::Pod| {
+        p.metadata.labels.as_ref().and_then(|l| l.get(argo_api::keys::COMPLETED)).map(String::as_str) == Some("true")
+    };
+    let pods = e2e::eventually(MINUTE, "every pod labelled completed", || async {
+        let pods = pods(c, &ns, &name).await?;
+        Ok(pods.iter().all(done).then_some(pods))
+    })
+    .await?;
     ensure!(pods.len() == 4, "{} pods", pods.len());
     for p in &pods {
         let ann = p.metadata.annotations.clone().unwrap_or_default();

@@ -52,12 +52,17 @@ PKI=$STATE_DIR/pki
 
 # True when the recorded process of a component still runs. The command line
 # is checked too: after a reboot the pid may belong to something else.
-pid_alive() {
-  local f="$STATE_DIR/pids/$1.pid" pid
+# No `| grep -q` here or below: under pipefail, grep quitting early can fail
+# the writer with SIGPIPE and so the whole test.
+alive_in() { # PIDS_DIR NAME
+  local f="$1/$2.pid" pid cmdline
   [ -f "$f" ] || return 1
   pid=$(cat "$f")
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
+  kill -0 "$pid" 2>/dev/null || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"$2"* ]]
 }
+pid_alive() { alive_in "$STATE_DIR/pids" "$1"; }
 
 # ---- the real node ----------------------------------------------------------
 # One per machine: kubelet, kube-proxy and libcni keep machine-wide paths

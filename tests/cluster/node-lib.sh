@@ -5,12 +5,7 @@
 kc() { "$BIN_CACHE/current/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 ctr() { "$(cache_dir containerd "$CONTAINERD_VERSION")/ctr" --address "$NODE_DIR/containerd/containerd.sock" "$@"; }
 
-node_alive() {
-  local f="$NODE_DIR/pids/$1.pid" pid
-  [ -f "$f" ] || return 1
-  pid=$(cat "$f")
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
-}
+node_alive() { alive_in "$NODE_DIR/pids" "$1"; }
 
 # write_if_changed FILE: stdin into FILE, leaving FILE alone when it
 # already says that (kube-proxy restarts when its file is written).

@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
-# The images of argo-controller and argo-webhook: static (musl) binaries on
+# The images of argo-controller, argo-webhook and argo-exec (copied into
+# every workflow pod by its init container): static (musl) binaries on
 # an empty base image, run as a non-root user, with no shell or package
 # manager to attack. One build stage, one final stage per image:
 #   docker build --target controller -t ghcr.io/argo-rs/argo-controller:v0.1.0 .
 #   docker build --target webhook -t ghcr.io/argo-rs/argo-webhook:v0.1.0 .
+#   docker build --target exec -t ghcr.io/argo-rs/argo-exec:v0.1.0 .
 # The tag is the version `kubectl argo version` reports; manifests/ uses it.
 ARG RUST_VERSION=1.95
 
@@ -13,9 +15,9 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p argo-controller -p argo-webhook \
+    cargo build --release --locked -p argo-controller -p argo-webhook -p argo-exec \
  && mkdir /out \
- && cp target/release/argo-controller target/release/argo-webhook /out/
+ && cp target/release/argo-controller target/release/argo-webhook target/release/argo-exec /out/
 
 FROM scratch AS controller
 COPY --from=build /out/argo-controller /argo-controller
@@ -30,3 +32,8 @@ USER 65532:65532
 # https: admission; admin: /metrics, /healthz, /readyz
 EXPOSE 8443 9091
 ENTRYPOINT ["/argo-webhook"]
+
+FROM scratch AS exec
+COPY --from=build /out/argo-exec /argo-exec
+USER 65532:65532
+ENTRYPOINT ["/argo-exec"]

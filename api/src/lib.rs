@@ -8,6 +8,7 @@ pub mod crd;
 pub mod depends;
 pub mod duration;
 pub mod error;
+pub mod executor;
 pub mod image;
 pub mod json;
 pub mod keys;

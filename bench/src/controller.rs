@@ -32,6 +32,9 @@ pub struct Args {
     chain: usize,
     #[arg(long, default_value_t = 200)]
     many: usize,
+    /// Width of the fan-out / fan-in, with and without outputs
+    #[arg(long, default_value_t = 1000)]
+    fan: usize,
     /// Concurrent creates of the bare client (the controller's default)
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -150,6 +153,38 @@ fn chain(n: usize) -> String {
         "  - name: w\n    metadata: {annotations: {kwok.test/duration: 200ms}}\n    container: {image: alpine}\n",
     );
     y
+}
+
+/// A fan-out of `n` tasks, then a fan-in of `n` over what they reported
+/// (`outputs: true`: each result, aggregated into one withParam) or over
+/// a sequence of the same length (`false`: the same shape, no outputs).
+fn fan(n: usize, outputs: bool) -> String {
+    let (name, second) = if outputs {
+        ("fan-outputs", r#"withParam: "{{steps.out.outputs.result}}""#.to_owned())
+    } else {
+        ("fan-plain", format!("withSequence: {{count: \"{n}\"}}"))
+    };
+    format!(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {{name: {name}}}
+spec:
+  entrypoint: s
+{KWOK}  templates:
+  - name: s
+    steps:
+    - - {{name: out, template: emit, withSequence: {{count: "{n}"}}, arguments: {{parameters: [{{name: i, value: "{{{{item}}}}"}}]}}}}
+    - - {{name: in, template: take, {second}, arguments: {{parameters: [{{name: i, value: "{{{{item}}}}"}}]}}}}
+  - name: emit
+    inputs: {{parameters: [{{name: i}}]}}
+    metadata: {{annotations: {{kwok.test/duration: 1s, kwok.test/message: '{{"result":"{{{{inputs.parameters.i}}}}"}}'}}}}
+    container: {{image: alpine, command: [echo, "{{{{inputs.parameters.i}}}}"]}}
+  - name: take
+    inputs: {{parameters: [{{name: i}}]}}
+    metadata: {{annotations: {{kwok.test/duration: 1s}}}}
+    container: {{image: alpine, command: [echo, "{{{{inputs.parameters.i}}}}"]}}
+"#
+    )
 }
 
 fn small(i: usize) -> String {
@@ -293,5 +328,53 @@ pub async fn run(args: Args) -> Result<()> {
         "    controller CPU {:.2} s, peak RSS {:.1} MiB (target < 50 MiB)",
         many_usage.cpu_seconds, many_usage.peak_rss_mib
     );
+
+    // (d) Outputs: the same fan-out / fan-in with and without results.
+    let mut rates = Vec::new();
+    for outputs in [false, true] {
+        let ns = if outputs { "bench-fan-outputs" } else { "bench-fan-plain" };
+        let name = if outputs { "fan-outputs" } else { "fan-plain" };
+        cluster::namespace(&client, ns).await?;
+        let ctl = start_controller(name)?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let t0 = Instant::now();
+        submit(&client, ns, &fan(args.fan, outputs)).await?;
+        let end = Instant::now() + Duration::from_secs(900);
+        let phase = loop {
+            match phase(&client, ns, name).await? {
+                Some(p) if p.is_completed() => break p,
+                _ if Instant::now() > end => bail!("{name} did not finish"),
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        };
+        let secs = t0.elapsed().as_secs_f64();
+        let usage = procstat::usage(ctl.child.id())?;
+        drop(ctl);
+        cluster::delete_namespace(&client, ns).await;
+        if phase != Phase::Succeeded {
+            bail!("{name} ended {phase}");
+        }
+        rates.push((2 * args.fan) as f64 / secs);
+        println!(
+            "(d) {name}: {} tasks out, {} in: {secs:.1} s, {:.0} pods/s; controller CPU {:.2} s, peak RSS {:.1} MiB",
+            args.fan, args.fan, rates[rates.len() - 1], usage.cpu_seconds, usage.peak_rss_mib
+        );
+    }
+    println!(
+        "    with outputs / without: {:.0}% of the pods/s (target >= 90%)",
+        100.0 * rates[1] / rates[0]
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_benchmark_workflows_are_valid() {
+        for yaml in [super::fan(3, true), super::fan(3, false), super::wide_dag(3), super::chain(3), super::small(1)] {
+            let value: serde_json::Value = serde_yaml::from_str(&yaml).expect("YAML");
+            let wf = argo_api::load::workflow(&value).expect("parses");
+            assert_eq!(argo_api::validate::workflow(&wf), vec![], "{yaml}");
+        }
+    }
 }

@@ -47,15 +47,21 @@ spec:
   entrypoint: main
   templates:
   - name: main
-    outputs: {parameters: [{name: x, valueFrom: {path: /tmp/x}}]}
-    container: {image: alpine}
+    outputs:
+      parameters:
+      - {name: x, globalName: gx, valueFrom: {path: /tmp/x}}
+      - {name: y, valueFrom: {parameter: "{{steps.a.outputs.result}}"}}
+    container: {image: alpine, command: ["true"]}
 "#);
     assert_eq!(phase, Phase::Error);
     let msg = s.workflow.status.as_ref().unwrap().message.clone().unwrap();
-    assert!(
-        msg.contains("spec.templates[0].outputs.parameters: output parameters are not supported yet"),
-        "{msg}"
-    );
+    for expected in [
+        "spec.templates[0].outputs.parameters[0].globalName: not supported yet (upstream Argo feature: global output parameters)",
+        "spec.templates[0].outputs.parameters[1]: valueFrom.parameter names a step's or task's output in steps or a DAG",
+    ] {
+        assert!(msg.contains(expected), "{msg}");
+    }
+    assert!(s.created.is_empty());
 }
 
 #[test]
@@ -161,6 +167,7 @@ spec:
         create_errors: &Default::default(),
         projects: &engine::sim::default_projects(),
         limits: Default::default(),
+        executor: &Default::default(),
     });
     assert_eq!(Some(out.status), before);
     assert!(out.actions.is_empty());

@@ -335,6 +335,7 @@ fn hostile_specs_statuses_and_pods_never_panic_the_engine() {
                 create_errors: &BTreeMap::new(),
                 projects: &projects,
                 limits: Default::default(),
+                executor: &Default::default(),
             });
             let _ = serde_json::to_vec(&out.status);
             let nodes: Vec<String> =

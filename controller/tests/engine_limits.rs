@@ -236,6 +236,7 @@ spec:
         create_errors: &Default::default(),
         projects: &engine::sim::default_projects(),
         limits: Default::default(),
+        executor: &Default::default(),
     });
     assert!(out.status.phase.is_some());
 }

@@ -218,7 +218,8 @@ spec:
     assert_eq!(phase, Phase::Succeeded);
     let pod = s.pods.values().next().unwrap();
     let main = &pod.spec.as_ref().unwrap().containers[0];
-    assert_eq!(main.command.as_deref(), Some(&["python".to_string()][..]));
+    let command = main.command.clone().unwrap_or_default();
+    assert_eq!(command, ["/var/run/argo/argo-exec", "run", "--", "python"], "run under argo-exec for its result");
     assert_eq!(main.args.as_deref(), Some(&["/argo/staging/script".to_string()][..]));
     assert_eq!(main.volume_mounts.as_ref().unwrap()[0].mount_path, "/argo/staging");
     let ann = pod.metadata.annotations.as_ref().unwrap();

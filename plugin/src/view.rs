@@ -81,6 +81,7 @@ pub struct StatusView {
     pub progress: Option<String>,
     pub message: Option<String>,
     pub nodes: BTreeMap<String, NodeView>,
+    pub outputs: Option<OutputsView>,
     pub conditions: Vec<ConditionView>,
     pub resources_duration: BTreeMap<String, i64>,
 }
@@ -129,6 +130,8 @@ pub struct TemplateRefView {
 #[serde(default)]
 pub struct OutputsView {
     pub artifacts: Vec<ParameterView>,
+    pub parameters: Vec<ParameterView>,
+    pub result: Option<String>,
 }
 
 impl argo_api::selector::SelectableNode for NodeView {

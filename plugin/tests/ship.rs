@@ -82,6 +82,20 @@ fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
 }
 
 #[test]
+fn dockerfile_builds_the_executor_image_the_controller_defaults_to() {
+    let stages = stages(&read("Dockerfile"));
+    let s = &stages["exec"];
+    assert_eq!(s.from, "scratch");
+    let arg = |op: &str| s.instructions.iter().find(|(o, _)| o == op).map(|(_, a)| a.clone()).unwrap_or_default();
+    assert_eq!(arg("COPY"), "--from=build /out/argo-exec /argo-exec");
+    assert_eq!(arg("ENTRYPOINT"), "[\"/argo-exec\"]", "the init container runs /argo-exec install");
+    assert!(arg("USER").split(':').all(|id| id.parse::<u32>().is_ok_and(|id| id != 0)));
+    let build = stages["build"].instructions.iter().find(|(o, a)| o == "RUN" && a.contains("cargo build")).unwrap();
+    assert!(build.1.contains("-p argo-exec") && build.1.contains("target/release/argo-exec"));
+    assert_eq!(argo_api::executor::Executor::default().image, format!("ghcr.io/argo-rs/argo-exec:v{VERSION}"));
+}
+
+#[test]
 fn dockerfile_builds_static_non_root_images_that_match_the_manifests() {
     let stages = stages(&read("Dockerfile"));
     assert!(stages.contains_key("build"));

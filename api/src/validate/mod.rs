@@ -4,6 +4,7 @@
 //! `kubectl argo lint`. Every problem carries its field path.
 
 mod names;
+mod outputs;
 mod template;
 mod variables;
 
@@ -38,6 +39,7 @@ pub fn spec(spec: &WorkflowSpec) -> Vec<Problem> {
     if spec.templates.is_empty() {
         p.push(Problem::new("spec.templates", "a workflow needs at least one template"));
     }
+    outputs::check_volumes("spec", &spec.pod.volumes, &mut p);
     match spec.entrypoint.as_deref() {
         None | Some("") => p.push(Problem::new("spec.entrypoint", "required: the template to run")),
         Some(e) if !templates.contains_key(e) => {

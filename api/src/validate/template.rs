@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Templates;
 use super::names::{check_name, check_parameter_name};
+use super::outputs;
 use super::variables::{self, Names};
 use crate::Problem;
 use crate::depends::Depends;
@@ -44,20 +45,8 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
             }
         }
     }
-    if let Some(outputs) = &t.outputs {
-        if !outputs.parameters.is_empty() {
-            p.push(Problem::new(
-                format!("{path}.outputs.parameters"),
-                "output parameters are not supported yet (upstream Argo feature: outputs read from containers)",
-            ));
-        }
-        if outputs.result.is_some() || outputs.exit_code.is_some() {
-            p.push(Problem::new(
-                format!("{path}.outputs"),
-                "result and exitCode are written by the controller, not set in a template",
-            ));
-        }
-    }
+    outputs::check(path, t, p);
+    outputs::check_reserved(path, t, p);
     if let Some(r) = &t.retry_strategy {
         check_retry(&format!("{path}.retryStrategy"), r, p);
     }
@@ -232,7 +221,9 @@ fn check_duration(path: &str, d: &str, p: &mut Vec<Problem>) {
 
 /// What steps and tasks share: a template to call, arguments, a loop.
 /// A step or, through its `step`, a DAG task at `path`.
-fn check_call(path: &str, call: &WorkflowStep, ctx: &Ctx, p: &mut Vec<Problem>) {
+/// Checks one step or task; returns the output parameters its template
+/// declares when the template is known here.
+fn check_call(path: &str, call: &WorkflowStep, ctx: &Ctx, p: &mut Vec<Problem>) -> Option<BTreeSet<String>> {
     if let Err(e) = check_name(&call.name) {
         p.push(Problem::new(format!("{path}.name"), e));
     }
@@ -275,9 +266,9 @@ fn check_call(path: &str, call: &WorkflowStep, ctx: &Ctx, p: &mut Vec<Problem>) 
             check_parameter(&ppath, param, p);
         }
     }
-    if let Some(callee) = callee {
-        check_arguments_supplied(path, call.arguments.as_ref(), callee, p);
-    }
+    let callee = callee?;
+    check_arguments_supplied(path, call.arguments.as_ref(), callee, p);
+    Some(outputs::declared(callee.outputs.as_ref()))
 }
 
 /// Every input of the called template without a value or default must be
@@ -375,8 +366,8 @@ fn check_steps(path: &str, groups: &[Vec<WorkflowStep>], ctx: &Ctx, names: &mut 
                     format!("step name {:?} is already used by {first}", step.name),
                 ));
             }
-            names.steps.insert(step.name.clone());
-            check_call(&spath, step, ctx, p);
+            let declared = check_call(&spath, step, ctx, p);
+            names.steps.insert(step.name.clone(), (g, declared));
         }
     }
 }
@@ -393,12 +384,12 @@ fn check_dag(path: &str, dag: &crate::workflow::DagTemplate, ctx: &Ctx, names: &
                 format!("task name {:?} is already used by {path}.dag.tasks[{j}]", task.step.name),
             ));
         }
-        names.tasks.insert(task.step.name.clone());
     }
     let mut edges: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (i, task) in dag.tasks.iter().enumerate() {
         let tpath = format!("{path}.dag.tasks[{i}]");
-        check_call(&tpath, &task.step, ctx, p);
+        let declared = check_call(&tpath, &task.step, ctx, p);
+        names.tasks.insert(task.step.name.clone(), (i, declared));
         edges.insert(&task.step.name, task_dependencies(&tpath, task, &index, p));
     }
     if let Some(target) = dag.target.as_deref().filter(|t| !is_tag(t)) {

@@ -68,14 +68,16 @@ fn unknown_and_unsupported_references_are_named() {
     let p = problems(json!({"entrypoint": "s", "templates": [
         {"name": "s", "steps": [[
             {"name": "a", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{steps.b.outputs.result}}"}]}},
-            {"name": "b", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{item}}"}]}}]]},
+            {"name": "b", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{item}}"}]}}],
+            [{"name": "c", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{steps.b.outputs.parameters.nope}}"}]}}]]},
         {"name": "echo", "inputs": {"parameters": [{"name": "msg"}]},
          "container": {"image": "alpine", "args": ["{{inputs.parameters.mgs}}", "{{workflow.parameters.x}}", "{{= 1}}"]}}]}));
     assert_eq!(
         p,
         [
-            "spec.templates[0].steps[0][0].arguments.parameters[0].value: {{steps.b.outputs.result}}: steps outputs are not supported yet (upstream Argo feature: outputs read from containers)",
+            "spec.templates[0].steps[0][0].arguments.parameters[0].value: {{steps.b.outputs.result}}: step \"b\" runs in group 0, not before this one: only earlier groups' steps are known",
             "spec.templates[0].steps[0][1].arguments.parameters[0].value: {{item}} is only available in a step or task with withItems, withParam or withSequence",
+            "spec.templates[0].steps[1][0].arguments.parameters[0].value: {{steps.b.outputs.parameters.nope}}: its template declares no output parameter \"nope\" (it declares none)",
             "spec.templates[1].container.args[0]: {{inputs.parameters.mgs}}: the template has no input parameter \"mgs\"",
             "spec.templates[1].container.args[1]: {{workflow.parameters.x}}: the workflow has no parameter \"x\" in spec.arguments.parameters",
             "spec.templates[1].container.args[2]: {{=1}}: expression templates ({{= ...}}) are not supported yet (upstream Argo feature: expression tag templates)",

@@ -1,7 +1,7 @@
 //! Which `{{...}}` references a template may use. An unknown reference is
 //! an error here rather than a literal `{{...}}` in a pod later.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -13,8 +13,10 @@ use crate::workflow::{Template, WorkflowSpec};
 pub(crate) struct Names {
     inputs: BTreeSet<String>,
     workflow_params: BTreeSet<String>,
-    pub steps: BTreeSet<String>,
-    pub tasks: BTreeSet<String>,
+    /// Steps (with their group) and tasks, with the output parameters
+    /// their template declares when it is known here.
+    pub steps: BTreeMap<String, (usize, Option<BTreeSet<String>>)>,
+    pub tasks: BTreeMap<String, (usize, Option<BTreeSet<String>>)>,
 }
 
 impl Names {
@@ -22,8 +24,8 @@ impl Names {
         Names {
             inputs: t.inputs.iter().flat_map(|i| &i.parameters).map(|p| p.name.clone()).collect(),
             workflow_params: spec.arguments.iter().flat_map(|a| &a.parameters).map(|p| p.name.clone()).collect(),
-            steps: BTreeSet::new(),
-            tasks: BTreeSet::new(),
+            steps: BTreeMap::new(),
+            tasks: BTreeMap::new(),
         }
     }
 }
@@ -33,13 +35,28 @@ impl Names {
 struct Place {
     item: bool,
     siblings: bool,
+    /// In step group `g`: only steps of earlier groups have run.
+    group: Option<usize>,
 }
 
 pub(crate) fn check_template(path: &str, t: &Template, names: &Names, p: &mut Vec<Problem>) {
     let mut own = serde_json::to_value(t).expect("templates serialize");
+    let mut outputs = None;
     if let Some(obj) = own.as_object_mut() {
         obj.remove("steps");
         obj.remove("dag");
+        if t.steps.is_some() || t.dag.is_some() {
+            outputs = obj.remove("outputs");
+        }
+    }
+    // A steps or DAG template's outputs name its steps or tasks.
+    if let Some(o) = &outputs {
+        let place = Place {
+            item: false,
+            siblings: true,
+            group: None,
+        };
+        walk(o, &format!("{path}.outputs"), names, place, p);
     }
     walk(
         &own,
@@ -48,11 +65,12 @@ pub(crate) fn check_template(path: &str, t: &Template, names: &Names, p: &mut Ve
         Place {
             item: false,
             siblings: false,
+            group: None,
         },
         p,
     );
 
-    let mut check_call = |cpath: String, call: Value, looped: bool| {
+    let mut check_call = |cpath: String, call: Value, looped: bool, group: Option<usize>| {
         let mut call = call;
         if let Some(obj) = call.as_object_mut() {
             // Inline templates are checked as templates of their own.
@@ -65,6 +83,7 @@ pub(crate) fn check_template(path: &str, t: &Template, names: &Names, p: &mut Ve
             Place {
                 item: looped,
                 siblings: true,
+                group,
             },
             p,
         );
@@ -72,12 +91,12 @@ pub(crate) fn check_template(path: &str, t: &Template, names: &Names, p: &mut Ve
     for (g, group) in t.steps.iter().flatten().enumerate() {
         for (s, step) in group.iter().enumerate() {
             let v = serde_json::to_value(step).expect("steps serialize");
-            check_call(format!("{path}.steps[{g}][{s}]"), v, step.looping.is_set());
+            check_call(format!("{path}.steps[{g}][{s}]"), v, step.looping.is_set(), Some(g));
         }
     }
     for (i, task) in t.dag.iter().flat_map(|d| &d.tasks).enumerate() {
         let v = serde_json::to_value(task).expect("tasks serialize");
-        check_call(format!("{path}.dag.tasks[{i}]"), v, task.step.looping.is_set());
+        check_call(format!("{path}.dag.tasks[{i}]"), v, task.step.looping.is_set(), None);
     }
 }
 
@@ -107,7 +126,7 @@ fn walk(v: &Value, path: &str, names: &Names, place: Place, p: &mut Vec<Problem>
     }
 }
 
-const OUTPUTS: &str = "not supported yet (upstream Argo feature: outputs read from containers)";
+const OUTPUTS: &str = "not supported yet (upstream Argo feature: global output parameters)";
 
 /// Node attributes of a sibling step or task that come from pod status,
 /// not from what the container wrote.
@@ -120,6 +139,29 @@ const NODE_FIELDS: [&str; 7] = [
     "hostNodeName",
     "ip",
 ];
+
+/// `outputs.result`, `outputs.parameters` (a loop's) or
+/// `outputs.parameters.NAME` of a step or task.
+fn check_output_ref(tag: &str, rest: &str, declared: Option<&BTreeSet<String>>) -> Result<(), String> {
+    match rest.split_once('.').map(|(_, r)| r) {
+        Some("result" | "parameters") => Ok(()),
+        Some(r) => match r.strip_prefix("parameters.") {
+            Some(param) if declared.is_none_or(|d| d.contains(param)) => Ok(()),
+            Some(param) => Err(format!(
+                "{{{{{tag}}}}}: its template declares no output parameter {param:?} ({})",
+                match declared.map(|d| d.iter().cloned().collect::<Vec<_>>().join(", ")) {
+                    Some(list) if !list.is_empty() => format!("it declares {list}"),
+                    _ => "it declares none".into(),
+                }
+            )),
+            None if r.starts_with("artifacts") => {
+                Err(format!("{{{{{tag}}}}}: artifacts are not supported yet (upstream Argo feature: artifacts)"))
+            }
+            None => Err(format!("{{{{{tag}}}}} is not a known variable here")),
+        },
+        None => Err(format!("{{{{{tag}}}}} is not a known variable here")),
+    }
+}
 
 fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
     let unknown = || Err(format!("{{{{{tag}}}}} is not a known variable here"));
@@ -162,10 +204,19 @@ fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
         [kind @ ("steps" | "tasks"), name, rest] if place.siblings => {
             let known = if *kind == "steps" { &names.steps } else { &names.tasks };
             let field = rest.split('.').next().unwrap_or_default();
-            if !known.contains(*name) {
-                Err(format!("{{{{{tag}}}}}: there is no {} named {name:?} in this template", &kind[..kind.len() - 1]))
-            } else if field == "outputs" {
-                Err(format!("{{{{{tag}}}}}: {kind} outputs are {OUTPUTS}"))
+            let Some((group, declared)) = known.get(*name) else {
+                return Err(format!(
+                    "{{{{{tag}}}}}: there is no {} named {name:?} in this template",
+                    &kind[..kind.len() - 1]
+                ));
+            };
+            if place.group.is_some_and(|g| *group >= g) {
+                return Err(format!(
+                    "{{{{{tag}}}}}: step {name:?} runs in group {group}, not before this one: only earlier groups' steps are known"
+                ));
+            }
+            if field == "outputs" {
+                check_output_ref(tag, rest, declared.as_ref())
             } else if NODE_FIELDS.contains(&field) && !rest.contains('.') {
                 Ok(())
             } else {

@@ -12,6 +12,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::execute::{Opts, Run};
 use super::io::{Action, sooner};
 use super::nodes::{NewNode, Nodes};
+use super::outputs;
 use super::world::World;
 
 pub(super) struct Ctx<'a> {
@@ -129,8 +130,10 @@ impl<'a> Ctx<'a> {
         self.ended_node(name, NodeType::Skipped, None, Phase::Error, message, opts)
     }
 
-    pub fn skipped_node(&mut self, name: &str, message: String, opts: &Opts) -> String {
-        self.ended_node(name, NodeType::Skipped, None, Phase::Skipped, message, opts)
+    /// A node that did not run; its template names the outputs it would
+    /// have made (their defaults stand in for them).
+    pub fn skipped_node(&mut self, name: &str, template: Option<String>, message: String, opts: &Opts) -> String {
+        self.ended_node(name, NodeType::Skipped, template, Phase::Skipped, message, opts)
     }
 
     /// Is the enclosing template's parallelism used up?
@@ -150,8 +153,18 @@ impl<'a> Ctx<'a> {
         let prefix = format!("{kind}.{step}");
         s.set(format!("{prefix}.status"), n.phase.as_str());
         s.set(format!("{prefix}.id"), n.id.as_str());
-        if let Some(code) = n.outputs.as_ref().and_then(|o| o.exit_code.as_deref()) {
-            s.set(format!("{prefix}.exitCode"), code);
+        if let Some(o) = &n.outputs {
+            if let Some(code) = &o.exit_code {
+                s.set(format!("{prefix}.exitCode"), code.as_str());
+            }
+            if let Some(result) = &o.result {
+                s.set(format!("{prefix}.outputs.result"), result.as_str());
+            }
+            for p in &o.parameters {
+                if let Some(v) = &p.value {
+                    s.set(format!("{prefix}.outputs.parameters.{}", p.name), v.as_str());
+                }
+            }
         }
         let times = [("startedAt", &n.started_at), ("finishedAt", &n.finished_at)];
         for (field, t) in times {
@@ -165,7 +178,35 @@ impl<'a> Ctx<'a> {
         if let Some(ip) = &n.pod_ip {
             s.set(format!("{prefix}.ip"), ip.as_str());
         }
+        if n.type_ == NodeType::TaskGroup {
+            s.extend(&self.loop_scope(kind, step, &n.children));
+        }
+        if matches!(n.phase, Phase::Skipped | Phase::Omitted) && n.outputs.is_none() {
+            let tmpl = n.template_name.as_deref().and_then(|t| self.world.templates.get(t));
+            let declared = tmpl.and_then(|t| t.outputs.as_ref()).map(|o| o.parameters.as_slice()).unwrap_or_default();
+            s.extend(&outputs::skipped(&prefix, declared));
+        }
         s
+    }
+
+    /// The aggregated outputs of a loop's nodes.
+    pub fn loop_scope(&self, kind: &str, step: &str, ids: &[String]) -> Scope {
+        let mut nodes: Vec<_> = ids.iter().filter_map(|c| self.nodes.get(c)).collect();
+        outputs::aggregate(&format!("{kind}.{step}"), &mut nodes)
+    }
+
+    /// A finished steps or DAG node's outputs (`valueFrom.parameter`); an
+    /// output that cannot be resolved fails the node.
+    pub fn set_nested_outputs(&mut self, id: &str, tmpl: &Template, scope: &Scope) -> Result<(), String> {
+        let declared = tmpl.outputs.as_ref().map(|o| o.parameters.as_slice()).unwrap_or_default();
+        if declared.is_empty() {
+            return Ok(());
+        }
+        let params = outputs::nested(declared, scope)?;
+        if let Some(n) = self.nodes.get_mut(id) {
+            n.outputs.get_or_insert_with(Default::default).parameters = params;
+        }
+        Ok(())
     }
 
     /// Evaluates a `when` after substituting it.

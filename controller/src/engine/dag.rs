@@ -14,6 +14,7 @@ use super::dag_outcome::mentions_outcome;
 use super::execute::{Call, Opts, Run};
 use super::loops;
 use super::nodes::NewNode;
+use super::outputs;
 
 pub(super) struct Dag<'t> {
     pub name: String,
@@ -109,6 +110,16 @@ impl Ctx<'_> {
         if let Some(n) = self.nodes.get_mut(&id) {
             n.outbound_nodes = outbound;
         }
+        if phase == Phase::Succeeded {
+            let mut scope = dag.scope.clone();
+            for t in dag.tasks.keys() {
+                scope.extend(&self.node_scope("tasks", t, &self.id(&dag.node_name(t))));
+            }
+            if let Err(e) = self.set_nested_outputs(&id, run.tmpl, &scope) {
+                self.set_phase(&id, Phase::Error, Some(e));
+                return Some(id);
+            }
+        }
         self.set_phase(&id, phase, message);
         Some(id)
     }
@@ -157,10 +168,11 @@ impl Ctx<'_> {
             let aid = self.id(&dag.node_name(&a));
             scope.extend(&self.node_scope("tasks", &a, &aid));
         }
-        let task = match vars::replace_in(task, &scope, Mode::Partial) {
+        let mut task = match vars::replace_in(task, &scope, Mode::Partial) {
             Ok(t) => t,
             Err(e) => return self.end_task(dag, task_name, Phase::Error, e.to_string()),
         };
+        outputs::drop_absent(&mut task.step, &scope);
         match loops::items(&task.step.looping) {
             Err(e) => self.end_task(dag, task_name, Phase::Error, e),
             Ok(None) => {
@@ -191,7 +203,8 @@ impl Ctx<'_> {
             display: task_name.to_owned(),
             ..dag.child_opts.clone()
         };
-        let cid = self.ended_node(&dag.node_name(task_name), NodeType::Skipped, None, phase, message, &opts);
+        let template = dag.tasks.get(task_name).and_then(|t| t.step.template.clone());
+        let cid = self.ended_node(&dag.node_name(task_name), NodeType::Skipped, template, phase, message, &opts);
         self.connect(dag, task_name, &cid);
     }
 
@@ -292,7 +305,12 @@ impl Ctx<'_> {
                 match self.should_run(cond, scope) {
                     Ok(true) => {}
                     Ok(false) => {
-                        return Some(self.skipped_node(node_name, format!("when '{cond}' evaluated false"), &opts));
+                        return Some(self.skipped_node(
+                            node_name,
+                            task.step.template.clone(),
+                            format!("when '{cond}' evaluated false"),
+                            &opts,
+                        ));
                     }
                     Err(e) => return Some(self.error_node(node_name, e, &opts)),
                 }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use argo_api::Workflow;
+use argo_api::executor::Executor;
 use argo_api::limits::Limits;
 use argo_api::policy::Projects;
 use argo_api::workflow::WorkflowStatus;
@@ -24,6 +25,8 @@ pub struct Input<'a> {
     /// parameters can change what admission saw. No project, no pod.
     pub projects: &'a Projects,
     pub limits: Limits,
+    /// How pods run their command and report outputs.
+    pub executor: &'a Executor,
 }
 
 /// Why the apiserver did not create a pod.

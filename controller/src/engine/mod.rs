@@ -19,6 +19,7 @@ mod gc;
 mod io;
 mod loops;
 mod nodes;
+mod outputs;
 mod pod;
 mod reconcile;
 mod render;

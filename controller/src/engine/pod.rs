@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use argo_api::policy;
 use argo_api::vars::{self, Mode};
-use argo_api::workflow::{NodeType, Outputs, Phase, Template};
+use argo_api::workflow::{NodeType, Phase, Template};
 use argo_api::{duration, names};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -14,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::ctx::Ctx;
 use super::execute::{Opts, Run};
 use super::io::Action;
+use super::outputs;
 
 /// How long a node may wait for the pod it created to be observed before
 /// the pod is considered lost (it is re-created meanwhile, idempotently).
@@ -42,13 +42,11 @@ impl Ctx<'_> {
         };
         if !exists {
             let opts = run.opts;
-            let pod = match self.render_pod(run.name, &id, &pod_name, &rendered, run.tname.as_deref(), &opts.boundary) {
-                Ok(p) => p,
-                Err(e) => return Some(refuse(self, &run, e)),
-            };
-            if let Some(why) = self.refused_by_project(&pod) {
-                return Some(refuse(self, &run, why));
-            }
+            let pod =
+                match self.pod_to_create(run.name, &id, &pod_name, &rendered, run.tname.as_deref(), &opts.boundary) {
+                    Ok(p) => p,
+                    Err(e) => return Some(refuse(self, &run, e)),
+                };
             let as_rendered = Run { tmpl: &rendered, ..run };
             self.ensure_node(&as_rendered, NodeType::Pod, Phase::Pending);
             if let Some(n) = self.nodes.get_mut(&id) {
@@ -77,7 +75,7 @@ impl Ctx<'_> {
             self.pod_missing(id, pod_name, tmpl, opts);
             return;
         };
-        self.update_from_pod(id, pod);
+        self.update_from_pod(id, pod, tmpl);
         if self.nodes.fulfilled(id) {
             return;
         }
@@ -107,26 +105,6 @@ impl Ctx<'_> {
         }
     }
 
-    /// Why this pod, as rendered, may not be created: the same decision
-    /// admission makes, on the final values.
-    fn refused_by_project(&self, pod: &Pod) -> Option<String> {
-        let namespace = self.world.wf.metadata.namespace.as_deref().unwrap_or_default();
-        let decision = policy::decide(&policy::Request {
-            subject: policy::Subject::Pod(pod),
-            namespace,
-            user: None,
-            projects: self.world.projects,
-        });
-        if decision.allowed() {
-            return None;
-        }
-        let list: Vec<String> = decision.problems.iter().map(ToString::to_string).collect();
-        Some(match decision.project {
-            Some(name) => format!("pod refused by project {name:?}: {}", list.join("; ")),
-            None => format!("pod not created: {}", list.join("; ")),
-        })
-    }
-
     fn kill(&mut self, id: &str, pod_name: &str, phase: Phase, why: String) {
         self.set_phase(id, phase, Some(why));
         // Even when the watch has not shown the pod yet: it may exist.
@@ -151,15 +129,9 @@ impl Ctx<'_> {
                 // Created but not yet seen (watch lag, a crash before the
                 // create, a passing apiserver error): creating again is
                 // idempotent, the name is fixed.
-                match self.render_pod(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary) {
-                    // Decided again: the projects may have changed since.
-                    Ok(pod) => match self.refused_by_project(&pod) {
-                        None => self.actions.push(Action::CreatePod(Box::new(pod))),
-                        Some(why) => {
-                            self.set_phase(id, Phase::Error, Some(why));
-                            return;
-                        }
-                    },
+                // Decided again: the projects may have changed since.
+                match self.pod_to_create(&name, id, pod_name, tmpl, tname.as_deref(), &opts.boundary) {
+                    Ok(pod) => self.actions.push(Action::CreatePod(Box::new(pod))),
                     Err(e) => {
                         self.set_phase(id, Phase::Error, Some(e));
                         return;
@@ -179,19 +151,18 @@ impl Ctx<'_> {
         }
     }
 
-    fn update_from_pod(&mut self, id: &str, pod: &Pod) {
+    fn update_from_pod(&mut self, id: &str, pod: &Pod, tmpl: &Template) {
         let now = self.world.now;
         let status = pod.status.clone().unwrap_or_default();
         let main = status.container_statuses.iter().flatten().find(|c| c.name == "main");
-        let exit_code = main
-            .and_then(|c| c.state.as_ref())
-            .and_then(|s| s.terminated.as_ref())
-            .map(|t| t.exit_code.to_string());
-        let finished_at = main
-            .and_then(|c| c.state.as_ref())
-            .and_then(|s| s.terminated.as_ref())
-            .and_then(|t| t.finished_at.clone());
-        let (phase, message) = match status.phase.as_deref() {
+        let terminated = main.and_then(|c| c.state.as_ref()).and_then(|s| s.terminated.as_ref());
+        let finished_at = terminated.and_then(|t| t.finished_at.clone());
+        let reported = terminated.map(|t| {
+            let wrapped = argo_api::executor::is_wrapped(pod);
+            let declared = tmpl.outputs.as_ref().map(|o| o.parameters.as_slice()).unwrap_or_default();
+            outputs::reported(t.message.as_deref().filter(|_| wrapped), declared, Some(t.exit_code.to_string()))
+        });
+        let (mut phase, mut message) = match status.phase.as_deref() {
             Some("Running") => (Phase::Running, None),
             Some("Succeeded") => (Phase::Succeeded, None),
             Some("Failed") => failed_reason(pod),
@@ -200,16 +171,23 @@ impl Ctx<'_> {
         if let Some(n) = self.nodes.get_mut(id) {
             n.host_node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone()).or(n.host_node_name.take());
             n.pod_ip = status.pod_ip.clone().or(n.pod_ip.take());
-            if exit_code.is_some() {
-                n.outputs.get_or_insert_with(Outputs::default).exit_code = exit_code;
+            if let Some(r) = &reported {
+                n.outputs = Some(r.outputs.clone());
             }
             if phase.is_completed() {
                 n.finished_at = finished_at.or(Some(now.into()));
             }
         }
+        if let Some(r) = reported {
+            match (r.problem, phase) {
+                (Some(p), Phase::Succeeded) => (phase, message) = (Phase::Error, Some(p)),
+                (Some(p), _) => message = Some(message.map_or(p.clone(), |m| format!("{m}; {p}"))),
+                (None, _) => message = message.or(r.note),
+            }
+        }
         let ran = matches!(phase, Phase::Running | Phase::Succeeded);
-        self.set_phase(id, phase, message);
-        if ran {
+        self.set_phase(id, phase, message.clone());
+        if ran && message.is_none() {
             // A pending reason (ContainerCreating...) no longer holds.
             self.nodes.set_message(id, None);
         }

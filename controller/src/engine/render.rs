@@ -2,7 +2,10 @@
 //! its global variables substituted, under the node's substituted template
 //! (the layout itself is `argo_api::pod`, shared with admission).
 
+use std::collections::BTreeMap;
+
 use argo_api::pod::{self, Node, Owner, Patches};
+use argo_api::policy;
 use argo_api::vars::{self, Mode, Scope};
 use argo_api::workflow::{Template, WorkflowSpec};
 use k8s_openapi::api::core::v1::Pod;
@@ -10,7 +13,32 @@ use k8s_openapi::api::core::v1::Pod;
 use super::ctx::Ctx;
 
 impl Ctx<'_> {
-    pub fn render_pod(
+    /// The pod to create: rendered, decided against the project, then run
+    /// under `argo-exec` (this project's part, outside the tenant's rules).
+    pub fn pod_to_create(
+        &self,
+        node_name: &str,
+        node_id: &str,
+        pod_name: &str,
+        tmpl: &Template,
+        tname: Option<&str>,
+        boundary: &Option<String>,
+    ) -> Result<Pod, String> {
+        let mut pod = self.render_pod(node_name, node_id, pod_name, tmpl, tname, boundary)?;
+        if let Some(why) = self.refused_by_project(&pod) {
+            return Err(why);
+        }
+        let files: BTreeMap<String, String> = tmpl
+            .outputs
+            .iter()
+            .flat_map(|o| &o.parameters)
+            .filter_map(|p| Some((p.name.clone(), p.value_from.as_ref()?.path.clone()?)))
+            .collect();
+        self.world.executor.wrap(&mut pod, &files).map_err(|e| format!("{pod_name}: {e}"))?;
+        Ok(pod)
+    }
+
+    fn render_pod(
         &self,
         node_name: &str,
         node_id: &str,
@@ -34,6 +62,26 @@ impl Ctx<'_> {
             boundary: boundary.as_deref(),
         };
         pod::render(owner, node, spec, tmpl, Patches::Apply)
+    }
+
+    /// Why this pod, as rendered, may not be created: the same decision
+    /// admission makes, on the final values.
+    fn refused_by_project(&self, pod: &Pod) -> Option<String> {
+        let namespace = self.world.wf.metadata.namespace.as_deref().unwrap_or_default();
+        let decision = policy::decide(&policy::Request {
+            subject: policy::Subject::Pod(pod),
+            namespace,
+            user: None,
+            projects: self.world.projects,
+        });
+        if decision.allowed() {
+            return None;
+        }
+        let list: Vec<String> = decision.problems.iter().map(ToString::to_string).collect();
+        Some(match decision.project {
+            Some(name) => format!("pod refused by project {name:?}: {}", list.join("; ")),
+            None => format!("pod not created: {}", list.join("; ")),
+        })
     }
 }
 

@@ -49,6 +49,7 @@ pub struct Sim {
     /// them: by default the install's `default` project.
     pub projects: Projects,
     pub limits: argo_api::limits::Limits,
+    pub executor: argo_api::executor::Executor,
 }
 
 impl Sim {
@@ -72,6 +73,7 @@ impl Sim {
             wake_at: None,
             projects: default_projects(),
             limits: Default::default(),
+            executor: Default::default(),
         }
     }
 
@@ -96,6 +98,7 @@ impl Sim {
             create_errors: &self.create_errors,
             projects: &self.projects,
             limits: self.limits,
+            executor: &self.executor,
         });
         self.reconciles += 1;
         self.apply(&out);

@@ -9,6 +9,7 @@ use super::ctx::Ctx;
 use super::execute::{Call, Opts, Run};
 use super::loops;
 use super::nodes::NewNode;
+use super::outputs;
 use super::world::Start;
 
 /// A step after loop expansion: the node to run and how.
@@ -71,15 +72,34 @@ impl Ctx<'_> {
                 return Some(id);
             }
             for step in steps {
-                let node_id = self.id(&format!("{name}.{}", step.name));
+                let step_name = format!("{name}.{}", step.name);
+                let node_id = self.id(&step_name);
+                if step.looping.is_set() {
+                    let items = self.loop_children(&sg_id, &step_name);
+                    scope.extend(&self.loop_scope("steps", &step.name, &items));
+                }
                 scope.extend(&self.node_scope("steps", &step.name, &node_id));
             }
         }
         if let Some(sg) = last_group {
             self.set_outbound_from_group(&id, &sg);
         }
-        self.set_phase(&id, Phase::Succeeded, None);
+        match self.set_nested_outputs(&id, run.tmpl, &scope) {
+            Ok(()) => self.set_phase(&id, Phase::Succeeded, None),
+            Err(e) => self.set_phase(&id, Phase::Error, Some(e)),
+        }
         Some(id)
+    }
+
+    /// The nodes a looped step expanded to in its group.
+    fn loop_children(&self, sg_id: &str, step_name: &str) -> Vec<String> {
+        let prefix = format!("{step_name}(");
+        let children = self.nodes.get(sg_id).map(|n| n.children.as_slice()).unwrap_or_default();
+        children
+            .iter()
+            .filter(|c| self.nodes.get(c).is_some_and(|n| n.name.starts_with(&prefix)))
+            .cloned()
+            .collect()
     }
 
     /// The StepGroup node `name` (index `i`), created when it may start.
@@ -186,7 +206,10 @@ impl Ctx<'_> {
         let mut failure = None;
         for step in g.steps {
             let step = match vars::replace_in(step, g.scope, Mode::Partial) {
-                Ok(s) => s,
+                Ok(mut s) => {
+                    outputs::drop_absent(&mut s, g.scope);
+                    s
+                }
                 Err(e) => {
                     self.set_phase(&g.id, Phase::Error, Some(format!("step {:?}: {e}", step.name)));
                     return None;
@@ -210,7 +233,7 @@ impl Ctx<'_> {
                     item: None,
                 }),
                 Ok(Some(items)) if items.is_empty() => {
-                    let cid = self.skipped_node(&base, "Skipped, empty params".into(), &opts);
+                    let cid = self.skipped_node(&base, step.template.clone(), "Skipped, empty params".into(), &opts);
                     self.nodes.add_child(&g.id, &cid);
                 }
                 Ok(Some(items)) => {
@@ -267,7 +290,12 @@ impl Ctx<'_> {
             match self.should_run(cond, &scope) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Some(self.skipped_node(&child.name, format!("when '{cond}' evaluated false"), &opts));
+                    return Some(self.skipped_node(
+                        &child.name,
+                        step.template.clone(),
+                        format!("when '{cond}' evaluated false"),
+                        &opts,
+                    ));
                 }
                 Err(e) => return Some(self.error_node(&child.name, e, &opts)),
             }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use argo_api::Workflow;
+use argo_api::executor::Executor;
 use argo_api::keys;
 use argo_api::limits::Limits;
 use argo_api::policy::Projects;
@@ -27,6 +28,7 @@ pub(super) struct World<'a> {
     pub create_errors: &'a BTreeMap<String, CreateError>,
     pub projects: &'a Projects,
     pub limits: Limits,
+    pub executor: &'a Executor,
     /// `workflow.*` variables.
     pub globals: Scope,
     pub gate: Gate,
@@ -74,6 +76,7 @@ impl<'a> World<'a> {
             create_errors: input.create_errors,
             projects: input.projects,
             limits: input.limits,
+            executor: input.executor,
             globals: globals(wf),
             gate: gate(spec, started, input.now),
             resume_at: annotations.and_then(|a| a.get(keys::RESUME)).and_then(|t| t.parse().ok()),

@@ -5,6 +5,7 @@
 mod admin;
 mod apply;
 pub mod args;
+mod images;
 mod leader;
 mod metrics;
 mod reconcile;
@@ -112,6 +113,8 @@ async fn controller(
     let mut shared =
         Shared::new(client, pod_store, pods_synced, projects, recorder, metrics, args.pod_create_concurrency);
     shared.test_panics = args.test_panic_annotation;
+    shared.executor = args.executor();
+    shared.images = images::Images::new(args.registry_mirror.as_deref());
     let shared = Arc::new(shared);
     let shutdown = async move {
         tokio::select! {

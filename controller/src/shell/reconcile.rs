@@ -137,6 +137,7 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
                 panic!("a panic asked for by the annotation argo-rs.test/panic (--test-panic-annotation)");
             }
             let pods = pods_of(&ctx.pods, &namespace, &name);
+            let executor = ctx.images.executor_for(&ctx.executor, &wf).await;
             let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
             engine::reconcile(&Input {
                 workflow: &wf,
@@ -145,6 +146,7 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
                 create_errors: &errors,
                 projects: &projects,
                 limits: Default::default(),
+                executor: &executor,
             })
         }
         Err(e) => {

@@ -29,6 +29,10 @@ pub struct Shared {
     pub(super) create_concurrency: usize,
     /// `--test-panic-annotation`: lets the tests reach the panic guard.
     pub test_panics: bool,
+    /// How pods run their command and report outputs.
+    pub executor: argo_api::executor::Executor,
+    /// What command-less images run, from their registry.
+    pub images: super::images::Images,
     /// Failed pod creations by workflow (namespace/name), fed back to the
     /// engine on the next pass.
     create_errors: Mutex<HashMap<String, BTreeMap<String, CreateError>>>,
@@ -58,6 +62,8 @@ impl Shared {
             metrics,
             create_concurrency,
             test_panics: false,
+            executor: Default::default(),
+            images: super::images::Images::new(None),
             create_errors: Mutex::default(),
             written: Mutex::default(),
         }

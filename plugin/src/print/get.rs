@@ -10,6 +10,7 @@ use k8s_openapi::jiff::tz::TimeZone;
 
 use super::Style;
 use super::humanize::{long_duration, timestamp_in};
+use super::tabwriter::TabWriter;
 use super::tree::{Columns, Render, Tree};
 use crate::view::WorkflowView;
 
@@ -79,6 +80,12 @@ pub fn render(wf: &WorkflowView, opts: &Options<'_>) -> String {
             }
         }
     }
+    if let Some(o) = wf.status.outputs.as_ref().filter(|o| !o.parameters.is_empty()) {
+        line(&mut out, "Output Parameters:", "");
+        for p in &o.parameters {
+            line(&mut out, &format!("  {}:", p.name), p.value.as_ref().map(|v| v.as_str()).unwrap_or_default());
+        }
+    }
     let tree = Tree::new(wf);
     if tree.has_root(wf.name()) {
         out.push('\n');
@@ -93,12 +100,51 @@ pub fn render(wf: &WorkflowView, opts: &Options<'_>) -> String {
             out = table;
         } else {
             out.push_str(&table);
+            out.push_str(&node_outputs(wf, opts.selector));
         }
     }
     if wf.spec.security_context.is_none() {
         out.push_str(NUDGE);
     }
     out
+}
+
+/// What each step reported, after the tree: its result and output
+/// parameters, one line each, values on one line and shortened.
+fn node_outputs(wf: &WorkflowView, selector: Option<&NodeSelector>) -> String {
+    let mut nodes: Vec<_> = wf
+        .status
+        .nodes
+        .values()
+        .filter(|n| selector.is_none_or(|s| s.matches(*n)))
+        .filter_map(|n| Some((n, n.outputs.as_ref()?)))
+        .collect();
+    nodes.sort_by_key(|(n, _)| (n.started_at.as_ref().map(|t| t.0), n.name.as_str()));
+    let mut w = TabWriter::new(3);
+    for (n, o) in nodes {
+        let values =
+            o.result.iter().filter(|r| !r.is_empty()).map(|r| ("result", r.as_str())).chain(
+                o.parameters.iter().map(|p| (p.name.as_str(), p.value.as_ref().map(|v| v.as_str()).unwrap_or(""))),
+            );
+        for (name, value) in values {
+            w.write(&format!("  {}\t{name}:\t{}\n", n.display_name, one_line(value, 60)));
+        }
+    }
+    let table = w.finish();
+    if table.is_empty() {
+        table
+    } else {
+        format!("\nOUTPUTS:\n{table}")
+    }
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat = s.replace('\n', "\\n");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max.saturating_sub(3)).collect();
+    format!("{cut}...")
 }
 
 fn epoch_plus(secs: i64) -> Timestamp {

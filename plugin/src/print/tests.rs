@@ -129,6 +129,7 @@ fn get_trees() {
     snapshot("get-loop", &get(&fixture("loop"), Style::PLAIN, Columns::Default, None));
     snapshot("get-suspended", &get(&fixture("suspended"), Style::PLAIN, Columns::Default, None));
     snapshot("get-suspended-no-utf8", &get(&fixture("suspended"), WORDS, Columns::Default, None));
+    snapshot("get-outputs", &get(&fixture("outputs"), Style::PLAIN, Columns::Default, None));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! test fails with a message saying how to start it.
 
 pub mod admission;
+pub mod outputs;
 pub mod process;
 pub mod webhook;
 pub mod workflows;
@@ -26,6 +27,12 @@ use tokio::sync::OnceCell;
 pub const KWOK_TOLERATION: &str = r#"{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}"#;
 
 /// The repository root, for manifests and fixtures.
+/// The real node's registry (tests/cluster/lib.sh).
+pub fn registry() -> String {
+    let port = std::env::var("ARGO_RS_REGISTRY_PORT").unwrap_or_else(|_| "35000".into());
+    format!("127.0.0.1:{port}")
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -98,6 +98,8 @@ impl Cluster {
             .args(["--namespace", namespace, "--lease-namespace", namespace, "--id", id])
             .args(["--admin-address", &admin.to_string(), "--log", "info"])
             .args(extra)
+            // Image configs come from the real node's registry.
+            .env("ARGO_REGISTRY_MIRROR", format!("http://{}", crate::registry()))
             .stdout(Stdio::null())
             .stderr(File::create(&log)?)
             .spawn()

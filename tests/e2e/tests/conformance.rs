@@ -208,7 +208,9 @@ async fn upstream_examples_reach_the_phase_upstream_expects() -> Result<()> {
     drop(ctl);
 
     let mut matched = 0;
+    let mut values_checked = 0;
     let mut differ = Vec::new();
+    let api: Api<argo_api::Workflow> = Api::namespaced(c.clone(), &ns);
     for run in &runs {
         let (phase, message) = &outcome[&run.file];
         let ok = match run.expect {
@@ -217,6 +219,19 @@ async fn upstream_examples_reach_the_phase_upstream_expects() -> Result<()> {
             Expect::StillRunning => *phase == Some(Phase::Running),
             Expect::NotRun => false,
         };
+        // Not only the phase: what the steps reported.
+        let values = match api.get_opt(&run.name).await? {
+            Some(wf) => e2e::outputs::check_all_reported(&wf).and_then(|()| {
+                e2e::outputs::check_values(&run.file, &wf).map_or(Ok(()), |r| {
+                    values_checked += 1;
+                    r
+                })
+            }),
+            None => Ok(()),
+        };
+        if let Err(e) = values {
+            differ.push(format!("  {}: outputs: {e}", run.file));
+        }
         if ok {
             matched += 1;
         } else {
@@ -242,6 +257,7 @@ async fn upstream_examples_reach_the_phase_upstream_expects() -> Result<()> {
     for run in runs.iter().filter(|r| r.expect != Expect::Phase(Phase::Succeeded)) {
         println!("    {}: {:?}, because {}", run.file, run.expect, expectation(&run.file).1);
     }
+    println!("  examples whose output values were checked: {values_checked}");
     println!("  did not: {}", differ.len());
     for d in &differ {
         println!("  {d}");
@@ -249,7 +265,7 @@ async fn upstream_examples_reach_the_phase_upstream_expects() -> Result<()> {
     ensure!(runs.len() >= 60, "only {} examples were run", runs.len());
     ensure!(
         differ.is_empty(),
-        "{} of {} examples did not reach the phase upstream expects",
+        "{} of {} examples did not reach the phase or the outputs upstream expects",
         differ.len(),
         runs.len()
     );

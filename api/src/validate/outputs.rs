@@ -1,0 +1,97 @@
+//! Checks of a template's `outputs` and of the names the executor
+//! reserves in every pod.
+
+use std::collections::BTreeSet;
+
+use super::names::check_parameter_name;
+use crate::Problem;
+use crate::executor::{INIT_CONTAINER, VOLUME};
+use k8s_openapi::api::core::v1::Volume;
+
+use crate::workflow::{Outputs, Parameter, Template, TemplateKind};
+
+const NOT_YET: &str = "not supported yet";
+
+pub(crate) fn check(path: &str, t: &Template, p: &mut Vec<Problem>) {
+    let Some(outputs) = &t.outputs else { return };
+    if outputs.result.is_some() || outputs.exit_code.is_some() {
+        p.push(Problem::new(
+            format!("{path}.outputs"),
+            "result and exitCode are written by the controller, not set in a template",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, param) in outputs.parameters.iter().enumerate() {
+        let ppath = format!("{path}.outputs.parameters[{i}]");
+        if let Err(e) = check_parameter_name(&param.name) {
+            p.push(Problem::new(format!("{ppath}.name"), e));
+        }
+        if !seen.insert(param.name.as_str()) {
+            p.push(Problem::new(ppath.clone(), format!("output parameter {:?} is declared twice", param.name)));
+        }
+        if let Some(why) = source_problem(param, t.kind()) {
+            p.push(Problem::new(ppath.clone(), why));
+        }
+        if param.global_name.is_some() {
+            p.push(Problem::new(
+                format!("{ppath}.globalName"),
+                format!("{NOT_YET} (upstream Argo feature: global output parameters)"),
+            ));
+        }
+    }
+}
+
+/// Where an output parameter's value may come from in a template of `kind`.
+fn source_problem(param: &Parameter, kind: Option<TemplateKind>) -> Option<String> {
+    let Some(from) = &param.value_from else {
+        return Some(
+            "an output parameter needs valueFrom (path in a container or script, parameter in steps or a DAG)".into(),
+        );
+    };
+    let pod = matches!(kind, Some(TemplateKind::Container | TemplateKind::Script));
+    let nested = matches!(kind, Some(TemplateKind::Steps | TemplateKind::Dag));
+    match (&from.path, &from.parameter, &from.supplied) {
+        (Some(path), None, None) if pod && path.starts_with('/') => None,
+        (Some(_), None, None) if pod => Some("valueFrom.path must be an absolute path in the main container".into()),
+        (Some(_), None, None) => Some("valueFrom.path reads a file of a container or script template's pod".into()),
+        (None, Some(_), None) if nested => None,
+        (None, Some(_), None) => Some("valueFrom.parameter names a step's or task's output in steps or a DAG".into()),
+        (None, None, Some(_)) => {
+            Some(format!("valueFrom.supplied is {NOT_YET} (upstream Argo feature: values supplied when resuming)"))
+        }
+        (None, None, None) => Some("valueFrom needs path (container, script) or parameter (steps, DAG)".into()),
+        _ => Some("valueFrom takes one of path, parameter or supplied".into()),
+    }
+}
+
+/// Names the executor adds to every pod cannot be the user's too.
+pub(crate) fn check_reserved(path: &str, t: &Template, p: &mut Vec<Problem>) {
+    let containers = [("initContainers", &t.init_containers), ("sidecars", &t.sidecars)];
+    for (field, list) in containers {
+        for (i, c) in list.iter().enumerate() {
+            if c.container.name == INIT_CONTAINER {
+                p.push(Problem::new(
+                    format!("{path}.{field}[{i}].name"),
+                    format!("{INIT_CONTAINER:?} is the name of the container that installs argo-exec; choose another"),
+                ));
+            }
+        }
+    }
+    check_volumes(path, &t.pod.volumes, p);
+}
+
+pub(crate) fn check_volumes(path: &str, volumes: &[Volume], p: &mut Vec<Problem>) {
+    for (i, v) in volumes.iter().enumerate() {
+        if v.name == VOLUME {
+            p.push(Problem::new(
+                format!("{path}.volumes[{i}].name"),
+                format!("{VOLUME:?} is the name of the volume argo-exec is installed in; choose another"),
+            ));
+        }
+    }
+}
+
+/// Output parameter names a called template declares.
+pub(crate) fn declared(outputs: Option<&Outputs>) -> BTreeSet<String> {
+    outputs.iter().flat_map(|o| &o.parameters).map(|p| p.name.clone()).collect()
+}

@@ -1,0 +1,120 @@
+//! What upstream's examples must produce, not only how they end: the
+//! outputs in their status, checked per example where the values are known.
+
+use argo_api::Workflow;
+use argo_api::workflow::{NodeStatus, NodeType, Phase};
+
+fn node<'a>(wf: &'a Workflow, display: &str) -> Result<&'a NodeStatus, String> {
+    let status = wf.status.as_ref().ok_or("no status")?;
+    status
+        .nodes
+        .values()
+        .find(|n| n.display_name == display)
+        .ok_or_else(|| format!("no node {display:?}"))
+}
+
+fn result<'a>(wf: &'a Workflow, display: &str) -> Result<&'a str, String> {
+    node(wf, display)?
+        .outputs
+        .as_ref()
+        .and_then(|o| o.result.as_deref())
+        .ok_or_else(|| format!("node {display:?} has no outputs.result"))
+}
+
+fn param<'a>(wf: &'a Workflow, display: &str, name: &str) -> Result<&'a str, String> {
+    let n = node(wf, display)?;
+    n.outputs
+        .iter()
+        .flat_map(|o| &o.parameters)
+        .find(|p| p.name == name)
+        .and_then(|p| p.value.as_ref())
+        .map(|v| v.as_str())
+        .ok_or_else(|| format!("node {display:?} has no output parameter {name:?}"))
+}
+
+fn expect_eq(what: &str, got: &str, want: &str) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {want:?}, got {got:?}"))
+    }
+}
+
+/// Every pod that succeeded reported its stdout, and every output
+/// parameter its template declares.
+pub fn check_all_reported(wf: &Workflow) -> Result<(), String> {
+    let Some(status) = &wf.status else { return Ok(()) };
+    for n in status.nodes.values().filter(|n| n.type_ == NodeType::Pod && n.phase == Phase::Succeeded) {
+        let outputs = n.outputs.as_ref();
+        if outputs.and_then(|o| o.result.as_ref()).is_none() {
+            return Err(format!("node {:?} succeeded without outputs.result", n.display_name));
+        }
+        let template = wf.spec.templates.iter().find(|t| Some(&t.name) == n.template_name.as_ref());
+        for p in template.and_then(|t| t.outputs.as_ref()).iter().flat_map(|o| &o.parameters) {
+            let has = outputs.is_some_and(|o| o.parameters.iter().any(|q| q.name == p.name && q.value.is_some()));
+            if !has {
+                return Err(format!("node {:?} succeeded without output parameter {:?}", n.display_name, p.name));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The values an example is known to produce; None when it has no check.
+pub fn check_values(file: &str, wf: &Workflow) -> Option<Result<(), String>> {
+    let check = match file {
+        "output-parameter.yaml" => output_parameter,
+        "scripts-bash.yaml" => scripts_bash,
+        "coinflip.yaml" => coinflip,
+        "parameter-aggregation.yaml" => parameter_aggregation,
+        "pod-spec-from-previous-step.yaml" => pod_spec_from_previous_step,
+        _ => return None,
+    };
+    Some(check(wf))
+}
+
+fn output_parameter(wf: &Workflow) -> Result<(), String> {
+    expect_eq("hello-param", param(wf, "generate-parameter", "hello-param")?, "hello world")?;
+    expect_eq("what the consumer printed", result(wf, "consume-parameter")?, "hello world")
+}
+
+fn scripts_bash(wf: &Workflow) -> Result<(), String> {
+    let n: u32 = result(wf, "generate")?.trim().parse().map_err(|e| format!("generate's result: {e}"))?;
+    if !(1..=100).contains(&n) {
+        return Err(format!("generate's result {n} is not in 1..=100"));
+    }
+    expect_eq("print's result", result(wf, "print")?, &format!("result was: {n}"))
+}
+
+fn coinflip(wf: &Workflow) -> Result<(), String> {
+    let side = result(wf, "flip-coin")?;
+    let (ran, skipped) = match side {
+        "heads" => ("heads", "tails"),
+        "tails" => ("tails", "heads"),
+        other => return Err(format!("flip-coin printed {other:?}")),
+    };
+    expect_eq("the side that came up", node(wf, ran)?.phase.as_str(), "Succeeded")?;
+    expect_eq("the other side", node(wf, skipped)?.phase.as_str(), "Skipped")
+}
+
+fn parameter_aggregation(wf: &Workflow) -> Result<(), String> {
+    for (i, n) in (1..=4).enumerate() {
+        let display = format!("odd-or-even({i}:{n})");
+        expect_eq("num", param(wf, &display, "num")?, &n.to_string())?;
+        expect_eq("evenness", param(wf, &display, "evenness")?, if n % 2 == 0 { "even" } else { "odd" })?;
+    }
+    let status = wf.status.as_ref().ok_or("no status")?;
+    let halves: Vec<&str> = status
+        .nodes
+        .values()
+        .filter(|n| n.display_name.starts_with("divide-by-2(") && n.phase == Phase::Succeeded)
+        .filter_map(|n| n.outputs.as_ref()?.result.as_deref())
+        .collect();
+    let mut halves = halves;
+    halves.sort();
+    expect_eq("the halves of the even numbers", &halves.join(","), "1,2")
+}
+
+fn pod_spec_from_previous_step(wf: &Workflow) -> Result<(), String> {
+    expect_eq("resources", param(wf, "parse-resources", "resources")?, r#"{"memory": "10Gi", "cpu": "2000m"}"#)
+}

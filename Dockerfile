@@ -10,7 +10,7 @@
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-alpine AS build
-RUN apk add --no-cache musl-dev
+RUN apk add --no-cache musl-dev ca-certificates
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -21,6 +21,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM scratch AS controller
 COPY --from=build /out/argo-controller /argo-controller
+# Registries are read over TLS (the entrypoints of images without a command).
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 USER 65532:65532
 # admin: /metrics, /healthz, /readyz
 EXPOSE 9090

@@ -134,6 +134,8 @@ fn stage_script(main: &mut Container, volumes: &mut Vec<Volume>) {
     volumes.push(Volume {
         name: "argo-staging".into(),
         downward_api: Some(DownwardAPIVolumeSource {
+            // Executable: `command: [sh, -c]` runs the file itself.
+            default_mode: Some(0o755),
             items: Some(vec![DownwardAPIVolumeFile {
                 path: "script".into(),
                 field_ref: Some(ObjectFieldSelector {
@@ -142,7 +144,6 @@ fn stage_script(main: &mut Container, volumes: &mut Vec<Volume>) {
                 }),
                 ..Default::default()
             }]),
-            ..Default::default()
         }),
         ..Default::default()
     });

@@ -33,6 +33,11 @@ impl Scope {
         self.0.get(key).map(AsRef::as_ref)
     }
 
+    /// Every name and value, by name.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
+    }
+
     /// This scope with `other`'s entries added (other wins).
     pub fn merged(&self, other: &Scope) -> Scope {
         let mut out = self.clone();

@@ -332,7 +332,11 @@ pub async fn run(args: Args) -> Result<()> {
     // (d) Outputs: the same fan-out / fan-in with and without results.
     let mut rates = Vec::new();
     for outputs in [false, true] {
-        let ns = if outputs { "bench-fan-outputs" } else { "bench-fan-plain" };
+        let ns = if outputs {
+            "bench-fan-outputs"
+        } else {
+            "bench-fan-plain"
+        };
         let name = if outputs { "fan-outputs" } else { "fan-plain" };
         cluster::namespace(&client, ns).await?;
         let ctl = start_controller(name)?;
@@ -357,13 +361,14 @@ pub async fn run(args: Args) -> Result<()> {
         rates.push((2 * args.fan) as f64 / secs);
         println!(
             "(d) {name}: {} tasks out, {} in: {secs:.1} s, {:.0} pods/s; controller CPU {:.2} s, peak RSS {:.1} MiB",
-            args.fan, args.fan, rates[rates.len() - 1], usage.cpu_seconds, usage.peak_rss_mib
+            args.fan,
+            args.fan,
+            rates[rates.len() - 1],
+            usage.cpu_seconds,
+            usage.peak_rss_mib
         );
     }
-    println!(
-        "    with outputs / without: {:.0}% of the pods/s (target >= 90%)",
-        100.0 * rates[1] / rates[0]
-    );
+    println!("    with outputs / without: {:.0}% of the pods/s (target >= 90%)", 100.0 * rates[1] / rates[0]);
     Ok(())
 }
 
@@ -371,7 +376,13 @@ pub async fn run(args: Args) -> Result<()> {
 mod tests {
     #[test]
     fn the_benchmark_workflows_are_valid() {
-        for yaml in [super::fan(3, true), super::fan(3, false), super::wide_dag(3), super::chain(3), super::small(1)] {
+        for yaml in [
+            super::fan(3, true),
+            super::fan(3, false),
+            super::wide_dag(3),
+            super::chain(3),
+            super::small(1),
+        ] {
             let value: serde_json::Value = serde_yaml::from_str(&yaml).expect("YAML");
             let wf = argo_api::load::workflow(&value).expect("parses");
             assert_eq!(argo_api::validate::workflow(&wf), vec![], "{yaml}");

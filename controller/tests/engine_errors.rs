@@ -49,14 +49,14 @@ spec:
   - name: main
     outputs:
       parameters:
-      - {name: x, globalName: gx, valueFrom: {path: /tmp/x}}
+      - {name: x, valueFrom: {supplied: {}}}
       - {name: y, valueFrom: {parameter: "{{steps.a.outputs.result}}"}}
     container: {image: alpine, command: ["true"]}
 "#);
     assert_eq!(phase, Phase::Error);
     let msg = s.workflow.status.as_ref().unwrap().message.clone().unwrap();
     for expected in [
-        "spec.templates[0].outputs.parameters[0].globalName: not supported yet (upstream Argo feature: global output parameters)",
+        "spec.templates[0].outputs.parameters[0]: valueFrom.supplied is not supported yet (upstream Argo feature: values supplied when resuming)",
         "spec.templates[0].outputs.parameters[1]: valueFrom.parameter names a step's or task's output in steps or a DAG",
     ] {
         assert!(msg.contains(expected), "{msg}");

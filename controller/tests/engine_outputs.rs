@@ -284,3 +284,33 @@ spec:
     assert_eq!(command("a").last().map(String::as_str), Some("from-producer"));
     assert_eq!(command("b").last().map(String::as_str), Some("from-input"));
 }
+
+#[test]
+fn global_outputs_reach_later_steps_and_the_workflow_status() {
+    let (s, phase) = run(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: glob}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: make, template: make}
+    - - {name: use, template: use}
+  - name: make
+    metadata:
+      annotations: {kwok.test/message: '{"parameters":{"p":"shared value"}}'}
+    outputs: {parameters: [{name: p, globalName: shared, valueFrom: {path: /tmp/p}}]}
+    container: {image: alpine, command: ["true"]}
+  - name: use
+    container: {image: alpine, command: [echo, "{{workflow.outputs.parameters.shared}}"]}
+"#);
+    assert_eq!(phase, Phase::Succeeded);
+    let pod = node(&s, "use").pod_name.clone().expect("a pod");
+    let command = s.pods[&pod].spec.as_ref().and_then(|p| p.containers[0].command.clone()).unwrap_or_default();
+    assert_eq!(command.last().map(String::as_str), Some("shared value"), "seen in the same pass it was made");
+    let outputs = s.workflow.status.as_ref().and_then(|st| st.outputs.clone()).expect("status.outputs");
+    assert_eq!(outputs.parameters[0].name, "shared");
+    assert_eq!(outputs.parameters[0].value.as_ref().map(|v| v.as_str()), Some("shared value"));
+}

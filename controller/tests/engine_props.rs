@@ -1,6 +1,7 @@
 //! Properties over random DAGs: no task starts before its dependencies
 //! have resolved, the engine is idempotent on its own output, every
-//! workflow finishes, and no pod is ever created twice.
+//! workflow finishes, no pod is ever created twice, and each task's result
+//! is built from its first dependency's, so outputs flow along every edge.
 
 mod common;
 
@@ -49,15 +50,27 @@ fn yaml(tasks: &[Task], fail_fast: bool) -> String {
         if !depends.is_empty() {
             out.push_str(&format!("        depends: \"{depends}\"\n"));
         }
+        let acc = match t.deps.first() {
+            Some(d) => format!("{{{{tasks.t{d}.outputs.result}}}}-{i}"),
+            None => i.to_string(),
+        };
         out.push_str(&format!(
-            "        arguments: {{parameters: [{{name: exit, value: \"{}\"}}, {{name: secs, value: \"{}s\"}}]}}\n",
+            "        arguments: {{parameters: [{{name: exit, value: \"{}\"}}, {{name: secs, value: \"{}s\"}}, {{name: acc, value: \"{acc}\"}}]}}\n",
             t.exit, t.secs
         ));
     }
     out.push_str(
-        "  - name: run\n    inputs: {parameters: [{name: exit}, {name: secs}]}\n    metadata:\n      annotations: {kwok.test/exit-code: \"{{inputs.parameters.exit}}\", kwok.test/duration: \"{{inputs.parameters.secs}}\"}\n    container: {image: alpine}\n",
+        "  - name: run\n    inputs: {parameters: [{name: exit}, {name: secs}, {name: acc}]}\n    metadata:\n      annotations: {kwok.test/exit-code: \"{{inputs.parameters.exit}}\", kwok.test/duration: \"{{inputs.parameters.secs}}\", kwok.test/message: '{\"result\": \"{{inputs.parameters.acc}}\"}'}\n    container: {image: alpine, command: [\"true\"]}\n",
     );
     out
+}
+
+/// t0's result is "0"; a task's is its first dependency's, then "-i".
+fn expected_result(tasks: &[Task], i: usize) -> String {
+    match tasks[i].deps.first() {
+        Some(d) => format!("{}-{i}", expected_result(tasks, *d)),
+        None => i.to_string(),
+    }
 }
 
 proptest! {
@@ -93,6 +106,8 @@ proptest! {
                 prop_assert!(dep.phase.is_completed());
                 prop_assert!(started(n) >= finished(dep), "t{} started before t{} finished", i, d);
             }
+            let result = n.outputs.as_ref().and_then(|o| o.result.clone());
+            prop_assert_eq!(result, Some(expected_result(&tasks, i)));
         }
         let any_failed = tasks.iter().enumerate().any(|(i, _)| s.node(&format!("t{i}")).is_some_and(|n| n.phase == Phase::Failed));
         prop_assert_eq!(s.phase() == Some(Phase::Succeeded), !any_failed);

@@ -222,6 +222,9 @@ spec:
     assert_eq!(command, ["/var/run/argo/argo-exec", "run", "--", "python"], "run under argo-exec for its result");
     assert_eq!(main.args.as_deref(), Some(&["/argo/staging/script".to_string()][..]));
     assert_eq!(main.volume_mounts.as_ref().unwrap()[0].mount_path, "/argo/staging");
+    let staging = pod.spec.as_ref().unwrap().volumes.iter().flatten().find(|v| v.name == "argo-staging").unwrap();
+    let mode = staging.downward_api.as_ref().and_then(|d| d.default_mode);
+    assert_eq!(mode, Some(0o755), "`command: [sh, -c]` executes the file");
     let ann = pod.metadata.annotations.as_ref().unwrap();
     assert_eq!(ann["workflows.argoproj.io/script"], "print(\"hi sc\")\n");
 }

@@ -32,11 +32,10 @@ pub(crate) fn check(path: &str, t: &Template, p: &mut Vec<Problem>) {
         if let Some(why) = source_problem(param, t.kind()) {
             p.push(Problem::new(ppath.clone(), why));
         }
-        if param.global_name.is_some() {
-            p.push(Problem::new(
-                format!("{ppath}.globalName"),
-                format!("{NOT_YET} (upstream Argo feature: global output parameters)"),
-            ));
+        if let Some(g) = &param.global_name
+            && let Err(e) = check_parameter_name(g)
+        {
+            p.push(Problem::new(format!("{ppath}.globalName"), e));
         }
     }
 }
@@ -89,6 +88,15 @@ pub(crate) fn check_volumes(path: &str, volumes: &[Volume], p: &mut Vec<Problem>
             ));
         }
     }
+}
+
+/// Every `globalName` of the workflow's templates.
+pub(crate) fn global_names(spec: &crate::workflow::WorkflowSpec) -> BTreeSet<String> {
+    spec.templates
+        .iter()
+        .flat_map(|t| t.outputs.iter().flat_map(|o| &o.parameters))
+        .filter_map(|p| p.global_name.clone())
+        .collect()
 }
 
 /// Output parameter names a called template declares.

@@ -168,3 +168,29 @@ fn a_cycle_in_a_long_chain_is_found_without_recursion() {
         &p[0][..200]
     );
 }
+
+#[test]
+fn the_executors_names_are_reserved_and_outputs_name_their_source() {
+    let p = problems(json!({"entrypoint": "s", "volumes": [{"name": "argo-exec", "emptyDir": {}}], "templates": [
+        {"name": "s", "steps": [[{"name": "a", "template": "c"}]],
+         "outputs": {"parameters": [{"name": "o", "valueFrom": {"path": "/tmp/o"}}]}},
+        {"name": "c", "container": {"image": "alpine", "command": ["true"]},
+         "sidecars": [{"name": "argo-init", "image": "evil"}],
+         "volumes": [{"name": "argo-exec", "hostPath": {"path": "/"}}],
+         "outputs": {"parameters": [
+            {"name": "rel", "valueFrom": {"path": "tmp/x"}},
+            {"name": "none"},
+            {"name": "bad name!", "globalName": "also bad!", "valueFrom": {"path": "/x"}}]}}]}));
+    for expected in [
+        "spec.volumes[0].name: \"argo-exec\" is the name of the volume argo-exec is installed in; choose another",
+        "spec.templates[0].outputs.parameters[0]: valueFrom.path reads a file of a container or script template's pod",
+        "spec.templates[1].sidecars[0].name: \"argo-init\" is the name of the container that installs argo-exec; choose another",
+        "spec.templates[1].volumes[0].name: \"argo-exec\" is the name of the volume argo-exec is installed in; choose another",
+        "spec.templates[1].outputs.parameters[0]: valueFrom.path must be an absolute path in the main container",
+        "spec.templates[1].outputs.parameters[1]: an output parameter needs valueFrom",
+    ] {
+        assert!(p.iter().any(|m| m.starts_with(expected)), "{expected}\n{p:#?}");
+    }
+    assert!(p.iter().any(|m| m.starts_with("spec.templates[1].outputs.parameters[2].name:")), "{p:#?}");
+    assert!(p.iter().any(|m| m.starts_with("spec.templates[1].outputs.parameters[2].globalName:")), "{p:#?}");
+}

@@ -68,6 +68,8 @@ pub struct WorkflowStatus {
     /// Finished leaf nodes over all leaf nodes, e.g. `3/4`.
     pub progress: Option<String>,
     pub message: Option<String>,
+    /// Output parameters exported with `globalName`.
+    pub outputs: Option<Outputs>,
     /// Every node of the workflow, keyed by node id.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<String, NodeStatus>,

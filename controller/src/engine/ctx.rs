@@ -25,6 +25,10 @@ pub(super) struct Ctx<'a> {
     /// `workflow.status`, `workflow.failures` and `workflow.duration`, set
     /// once the main node has finished, for the exit handler.
     pub concluded: Scope,
+    /// Output parameters exported with `globalName`, as
+    /// `workflow.outputs.parameters.*`: seen by what runs after them in
+    /// this pass too, and the workflow's `status.outputs`.
+    pub exported: Scope,
 }
 
 impl<'a> Ctx<'a> {
@@ -36,6 +40,7 @@ impl<'a> Ctx<'a> {
             requeue: None,
             over_limit: None,
             concluded: Scope::new(),
+            exported: Scope::new(),
         }
     }
 
@@ -203,10 +208,16 @@ impl<'a> Ctx<'a> {
             return Ok(());
         }
         let params = outputs::nested(declared, scope)?;
+        self.export(&params);
         if let Some(n) = self.nodes.get_mut(id) {
             n.outputs.get_or_insert_with(Default::default).parameters = params;
         }
         Ok(())
+    }
+
+    /// Makes output parameters with a `globalName` workflow outputs.
+    pub fn export(&mut self, params: &[argo_api::workflow::Parameter]) {
+        self.exported.extend(&outputs::exported(params));
     }
 
     /// Evaluates a `when` after substituting it.

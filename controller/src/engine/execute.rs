@@ -101,7 +101,7 @@ impl Ctx<'_> {
                 return None;
             }
         }
-        let mut scope = self.world.globals.merged(&self.concluded).merged(&opts.local);
+        let mut scope = self.world.globals.merged(&self.exported).merged(&self.concluded).merged(&opts.local);
         let inputs = match bind_inputs(&tmpl, args, &scope) {
             Ok(i) => i,
             Err(msg) => return Some(self.ended_node(name, kind, tname, Phase::Error, msg, opts)),

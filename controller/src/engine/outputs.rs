@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use argo_api::limits;
+use argo_api::limits::{self, MAX_PARAMETER_BYTES};
 use argo_api::vars::{self, Mode, Scope};
 use argo_api::workflow::{AnyString, NodeStatus, Outputs, Parameter, WorkflowStep};
 use argo_exec::{Record, TERMINATION_MESSAGE_BYTES};
@@ -23,7 +23,10 @@ pub(super) struct Reported {
 /// the pod did not run under `argo-exec`: only the exit code is known).
 pub(super) fn reported(message: Option<&str>, declared: &[Parameter], exit_code: Option<String>) -> Reported {
     // serde reads a struct from a JSON array too: only an object is a record.
+    // The kubelet cuts messages at 4 KiB; anything much longer was not
+    // written by argo-exec through it.
     let record: Option<Record> = message
+        .filter(|m| m.len() <= 4 * TERMINATION_MESSAGE_BYTES)
         .and_then(|m| serde_json::from_str::<Value>(m).ok())
         .filter(Value::is_object)
         .and_then(|v| serde_json::from_value(v).ok());
@@ -108,11 +111,19 @@ pub(super) fn aggregate(prefix: &str, nodes: &mut [&NodeStatus]) -> Scope {
             maps.push(Value::Object(map));
         }
     }
+    // Ten thousand items of 4 KiB each would be 40 MiB: a list larger than
+    // a parameter may be is left out, and referring to it fails.
     let mut s = Scope::new();
-    s.set(format!("{prefix}.outputs.result"), Value::Array(results).to_string());
-    s.set(format!("{prefix}.outputs.parameters"), Value::Array(maps).to_string());
+    let mut set = |key: String, list: Vec<Value>| {
+        let text = Value::Array(list).to_string();
+        if text.len() <= MAX_PARAMETER_BYTES {
+            s.set(key, text);
+        }
+    };
+    set(format!("{prefix}.outputs.result"), results);
+    set(format!("{prefix}.outputs.parameters"), maps);
     for (name, values) in by_name {
-        s.set(format!("{prefix}.outputs.parameters.{name}"), Value::Array(values).to_string());
+        set(format!("{prefix}.outputs.parameters.{name}"), values);
     }
     s
 }
@@ -147,6 +158,49 @@ pub(super) fn drop_absent(step: &mut WorkflowStep, scope: &Scope) {
             p.value = None;
         }
     }
+}
+
+/// `workflow.outputs.parameters.G` for each parameter with `globalName: G`.
+pub(super) fn exported(params: &[Parameter]) -> Scope {
+    let mut s = Scope::new();
+    for p in params {
+        if let (Some(g), Some(v)) = (&p.global_name, &p.value) {
+            s.set(format!("{GLOBAL_PREFIX}{g}"), v.as_str());
+        }
+    }
+    s
+}
+
+pub(super) const GLOBAL_PREFIX: &str = "workflow.outputs.parameters.";
+
+/// What earlier passes exported, in the order the nodes finished (the
+/// last one to finish wins, as upstream overwrites).
+pub(super) fn exported_by<'a>(nodes: impl Iterator<Item = &'a NodeStatus>) -> Scope {
+    let mut finished: Vec<&NodeStatus> = nodes.filter(|n| n.outputs.is_some()).collect();
+    finished.sort_by(|a, b| (&a.finished_at, &a.id).cmp(&(&b.finished_at, &b.id)));
+    let mut s = Scope::new();
+    for n in finished {
+        s.extend(&exported(n.outputs.as_ref().map(|o| o.parameters.as_slice()).unwrap_or_default()));
+    }
+    s
+}
+
+/// The workflow's `status.outputs` from what was exported.
+pub(super) fn workflow_outputs(exported: &Scope) -> Option<Outputs> {
+    let parameters: Vec<Parameter> = exported
+        .entries()
+        .filter_map(|(k, v)| {
+            Some(Parameter {
+                name: k.strip_prefix(GLOBAL_PREFIX)?.to_owned(),
+                value: Some(AnyString(v.to_owned())),
+                ..Default::default()
+            })
+        })
+        .collect();
+    (!parameters.is_empty()).then(|| Outputs {
+        parameters,
+        ..Default::default()
+    })
 }
 
 /// `i` of a loop node named `...(i:item)`.

@@ -179,6 +179,7 @@ impl Ctx<'_> {
             }
         }
         if let Some(r) = reported {
+            self.export(&r.outputs.parameters);
             match (r.problem, phase) {
                 (Some(p), Phase::Succeeded) => (phase, message) = (Phase::Error, Some(p)),
                 (Some(p), _) => message = Some(message.map_or(p.clone(), |m| format!("{m}; {p}"))),

@@ -12,6 +12,7 @@ use super::execute::{Call, Opts};
 use super::gc::{after_completion, collect_pods};
 use super::io::{Action, Input, Output};
 use super::nodes::Nodes;
+use super::outputs;
 use super::size::{status_budget, status_too_large, too_large};
 use super::world::{World, deadline_in};
 
@@ -52,7 +53,9 @@ fn pass(input: &Input) -> Output {
     let world = World::new(input, started);
     let mut ctx = Ctx::new(&world, Nodes::new(world.name, old.nodes.clone()));
     ctx.actions = actions;
+    ctx.exported = outputs::exported_by(old.nodes.values());
     run(&mut ctx, &mut status, started);
+    status.outputs = outputs::workflow_outputs(&ctx.exported).or(status.outputs);
     status.nodes = ctx.nodes.into_map();
     status.progress = Some(progress(&mut status.nodes));
     node_failure_events(&old.nodes, &status.nodes, &mut ctx.actions);

@@ -24,29 +24,6 @@ impl Ctx<'_> {
         tname: Option<&str>,
         boundary: &Option<String>,
     ) -> Result<Pod, String> {
-        let mut pod = self.render_pod(node_name, node_id, pod_name, tmpl, tname, boundary)?;
-        if let Some(why) = self.refused_by_project(&pod) {
-            return Err(why);
-        }
-        let files: BTreeMap<String, String> = tmpl
-            .outputs
-            .iter()
-            .flat_map(|o| &o.parameters)
-            .filter_map(|p| Some((p.name.clone(), p.value_from.as_ref()?.path.clone()?)))
-            .collect();
-        self.world.executor.wrap(&mut pod, &files).map_err(|e| format!("{pod_name}: {e}"))?;
-        Ok(pod)
-    }
-
-    fn render_pod(
-        &self,
-        node_name: &str,
-        node_id: &str,
-        pod_name: &str,
-        tmpl: &Template,
-        tname: Option<&str>,
-        boundary: &Option<String>,
-    ) -> Result<Pod, String> {
         let world = self.world;
         let spec = world.pod_level.get_or_init(|| pod_level(world.spec, &world.globals)).as_ref()?;
         let owner = Owner {
@@ -61,7 +38,18 @@ impl Ctx<'_> {
             template_name: tname,
             boundary: boundary.as_deref(),
         };
-        pod::render(owner, node, spec, tmpl, Patches::Apply)
+        let mut pod = pod::render(owner, node, spec, tmpl, Patches::Apply)?;
+        if let Some(why) = self.refused_by_project(&pod) {
+            return Err(why);
+        }
+        let files: BTreeMap<String, String> = tmpl
+            .outputs
+            .iter()
+            .flat_map(|o| &o.parameters)
+            .filter_map(|p| Some((p.name.clone(), p.value_from.as_ref()?.path.clone()?)))
+            .collect();
+        world.executor.wrap(&mut pod, &files).map_err(|e| format!("{pod_name}: {e}"))?;
+        Ok(pod)
     }
 
     /// Why this pod, as rendered, may not be created: the same decision

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use argo_api::Workflow;
 use argo_api::executor::{Executor, ImageCommand};
+use argo_api::workflow::Template;
 use futures::future::join_all;
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
@@ -28,7 +29,8 @@ enum Cached {
 }
 
 pub struct Images {
-    client: Client,
+    /// Why there is none: lookups then fail with it, the controller runs on.
+    client: Result<Client, String>,
     /// Look images up as MIRROR/<registry>/<repository> (the layout
     /// containerd's mirror `override_path` uses).
     mirror: Option<String>,
@@ -50,14 +52,33 @@ impl Images {
             },
             None => (None, ClientProtocol::Https),
         };
+        // Mozilla's roots, not the system's: the image has no CA store.
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|c| Certificate {
+                encoding: CertificateEncoding::Der,
+                data: c.to_vec(),
+            })
+            .collect();
         let config = ClientConfig {
             protocol,
+            tls_certs_only: roots,
             connect_timeout: Some(Duration::from_secs(5)),
             read_timeout: Some(Duration::from_secs(10)),
             ..Default::default()
         };
+        // oci-client builds a default reqwest client besides ours, which
+        // panics where no CA store exists: that must not stop the controller.
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Client::try_from(config)));
+        let client = match built {
+            Ok(c) => c.map_err(|e| format!("no registry client: {e}")),
+            Err(_) => Err("no registry client: no CA certificates on this system (/etc/ssl/certs)".to_owned()),
+        };
+        if let Err(e) = &client {
+            tracing::warn!(error = %e, "image configs cannot be read; commands without `command` run unwrapped");
+        }
         Images {
-            client: Client::new(config),
+            client,
             mirror,
             cache: Mutex::new(HashMap::new()),
         }
@@ -127,7 +148,8 @@ impl Images {
                 }
             }
         };
-        let pulled = self.client.pull_manifest_and_config(&reference, &RegistryAuth::Anonymous);
+        let client = self.client.as_ref().map_err(Clone::clone)?;
+        let pulled = client.pull_manifest_and_config(&reference, &RegistryAuth::Anonymous);
         let (_, _, config) = tokio::time::timeout(Duration::from_secs(20), pulled)
             .await
             .map_err(|_| "the registry did not answer within 20s".to_owned())?
@@ -171,12 +193,20 @@ fn evict(cache: &mut HashMap<String, Cached>) {
     }
 }
 
-/// Images of the workflow's container templates that give no command (and
-/// whose name is not a `{{...}}` tag, known only once substituted).
+/// Images of the workflow's container templates (inline ones too) that
+/// give no command, and whose name is not a `{{...}}` tag (known only once
+/// substituted).
 fn commandless_images(wf: &Workflow) -> Vec<String> {
     let default = wf.spec.template_defaults.as_ref().and_then(|d| d.container.as_ref());
     let mut out: BTreeMap<String, ()> = BTreeMap::new();
-    for t in &wf.spec.templates {
+    let mut templates: Vec<&Template> = wf.spec.templates.iter().collect();
+    // A loop, not recursion: inline templates nest as deep as a user likes.
+    let mut i = 0;
+    while let Some(t) = templates.get(i).copied() {
+        i += 1;
+        let calls =
+            t.steps.iter().flatten().flatten().chain(t.dag.iter().flat_map(|d| d.tasks.iter().map(|t| &t.step)));
+        templates.extend(calls.filter_map(|s| s.inline.as_deref()));
         let Some(c) = &t.container else { continue };
         let command = c.command.as_ref().or(default.and_then(|d| d.command.as_ref()));
         let image = c.image.as_deref().or(default.and_then(|d| d.image.as_deref()));
@@ -205,5 +235,37 @@ mod tests {
         );
         assert!(parse_config(r#"{"config":{}}"#).is_err());
         assert!(parse_config("garbage").is_err());
+    }
+
+    #[test]
+    fn the_client_is_built_on_its_own_roots() {
+        // As argo-service does at start; the in-cluster test runs it in the
+        // FROM scratch image, which has no CA store.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let images = Images::new(Some("http://127.0.0.1:1"));
+        assert!(images.client.is_ok(), "{:?}", images.client.err());
+    }
+
+    #[test]
+    fn inline_templates_count_and_commands_or_tags_do_not() {
+        let yaml = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: w}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: a, inline: {container: {image: "argoproj/argosay:v2"}}}
+      - {name: b, inline: {steps: [[{name: c, inline: {container: {image: nginx}}}]]}}
+  - name: given
+    container: {image: alpine, command: [echo]}
+  - name: tagged
+    container: {image: "{{workflow.parameters.image}}"}
+"#;
+        let wf = argo_api::load::workflow(&serde_yaml::from_str(yaml).expect("yaml")).expect("workflow");
+        assert_eq!(commandless_images(&wf), ["argoproj/argosay:v2", "nginx"]);
     }
 }

@@ -390,8 +390,10 @@ spec:
         .into_iter()
         .find(|p| p.metadata.name == exit.pod_name)
         .context("exit pod")?;
-    let args = pod.spec.unwrap().containers[0].args.clone().unwrap_or_default();
-    ensure!(args == ["status=Failed"], "{args:?}");
+    // The image's ENTRYPOINT (from the registry) and the args, under argo-exec.
+    let main = pod.spec.context("spec")?.containers[0].clone();
+    let line: Vec<String> = main.command.into_iter().flatten().chain(main.args.into_iter().flatten()).collect();
+    ensure!(line.last().map(String::as_str) == Some("status=Failed"), "{line:?}");
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use argo_api::workflow::Phase;
-use e2e::workflows::{phase, pods, submit, wait_finished};
+use e2e::workflows::{nodes, phase, pods, submit, wait_finished};
 use e2e::{Cluster, run, run_ok};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -111,6 +111,10 @@ spec:
     assert_eq!(pod.spec.and_then(|s| s.node_name).as_deref(), Some("real-0"));
     let logs = run_ok(cluster.kubectl().args(["argo", "logs", &name, "-n", &work]))?;
     assert!(logs.contains("hello from the in-cluster controller"), "{logs}");
+    // The argo-exec image came from the registry too, and reported stdout.
+    let hello = nodes(&wf).into_values().find(|n| n.display_name == "hello").context("the hello node")?;
+    let result = hello.outputs.and_then(|o| o.result);
+    assert_eq!(result.as_deref(), Some("hello from the in-cluster controller"));
 
     let refused = e2e::run_with_input(
         cluster.kubectl().args(["create", "-n", &work, "-f", "-"]),

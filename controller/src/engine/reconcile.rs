@@ -53,7 +53,11 @@ fn pass(input: &Input) -> Output {
     let world = World::new(input, started);
     let mut ctx = Ctx::new(&world, Nodes::new(world.name, old.nodes.clone()));
     ctx.actions = actions;
-    ctx.exported = outputs::exported_by(old.nodes.values());
+    // Every pod node has outputs now: sort them only when something exports.
+    let exports = wf.spec.templates.iter().flat_map(|t| t.outputs.iter().flat_map(|o| &o.parameters));
+    if exports.into_iter().any(|p| p.global_name.is_some()) {
+        ctx.exported = outputs::exported_by(old.nodes.values());
+    }
     run(&mut ctx, &mut status, started);
     status.outputs = outputs::workflow_outputs(&ctx.exported).or(status.outputs);
     status.nodes = ctx.nodes.into_map();

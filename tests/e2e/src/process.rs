@@ -88,6 +88,15 @@ pub async fn with_controller(prefix: &str) -> Result<(Cluster, String, Process)>
     Ok((cluster, ns, ctl))
 }
 
+/// A namespace whose pods run on the real node, with its own controller.
+pub async fn with_real_controller(prefix: &str) -> Result<(Cluster, String, Process)> {
+    let cluster = Cluster::connect().await?;
+    let ns = cluster.real_namespace(prefix).await?;
+    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false"])?;
+    ctl.wait_ready(std::time::Duration::from_secs(30)).await?;
+    Ok((cluster, ns, ctl))
+}
+
 impl Cluster {
     /// Starts `argo-controller` for one namespace, with its Lease there.
     pub fn controller(&self, namespace: &str, id: &str, extra: &[&str]) -> Result<Process> {

@@ -7,16 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use argo_api::workflow::{NodeStatus, Phase};
+use e2e::run_ok;
 use e2e::workflows::{nodes, pods, submit, wait_finished};
-use e2e::{Cluster, run_ok};
-
-async fn setup(prefix: &str) -> Result<(Cluster, String, e2e::process::Process)> {
-    let cluster = Cluster::connect().await?;
-    let ns = cluster.real_namespace(prefix).await?;
-    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false"])?;
-    ctl.wait_ready(Duration::from_secs(30)).await?;
-    Ok((cluster, ns, ctl))
-}
 
 fn by_display(wf: &argo_api::Workflow, display: &str) -> Result<NodeStatus> {
     nodes(wf)
@@ -38,7 +30,7 @@ fn param(n: &NodeStatus, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn results_files_and_registry_entrypoints_flow_between_steps() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("outputs").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("outputs").await?;
     let c = &cluster.client;
     let name = submit(
         c,
@@ -118,7 +110,7 @@ spec:
 
 #[tokio::test]
 async fn missing_and_too_large_outputs_say_what_and_where() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("outputs-limits").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("outputs-limits").await?;
     let c = &cluster.client;
     let name = submit(
         c,

@@ -13,14 +13,6 @@ use e2e::{Cluster, KWOK_TOLERATION, run_ok};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 
-async fn setup(prefix: &str) -> Result<(Cluster, String, e2e::process::Process)> {
-    let cluster = Cluster::connect().await?;
-    let ns = cluster.real_namespace(prefix).await?;
-    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false"])?;
-    ctl.wait_ready(Duration::from_secs(30)).await?;
-    Ok((cluster, ns, ctl))
-}
-
 fn argo(cluster: &Cluster, ns: &str, args: &[&str]) -> Command {
     let mut c = cluster.kubectl();
     c.arg("argo").args(args).args(["-n", ns]);
@@ -63,7 +55,7 @@ async fn the_real_node_is_ready_and_the_kwok_nodes_are_tainted() -> Result<()> {
 
 #[tokio::test]
 async fn real_commands_exit_codes_and_logs_and_kwok_only_when_tolerated() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("real-exit").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("real-exit").await?;
     let c = &cluster.client;
     let name = submit(
         c,
@@ -113,7 +105,7 @@ spec:
 
 #[tokio::test]
 async fn scripts_and_image_entrypoints_run_for_real() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("real-script").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("real-script").await?;
     let c = &cluster.client;
     let name = submit(
         c,
@@ -166,7 +158,7 @@ spec:
 
 #[tokio::test]
 async fn a_deadline_kills_the_running_process() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("real-deadline").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("real-deadline").await?;
     let c = &cluster.client;
     let name = submit(
         c,
@@ -207,7 +199,7 @@ spec:
 
 #[tokio::test]
 async fn logs_follow_a_running_container() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("real-follow").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("real-follow").await?;
     let c = &cluster.client;
     let name = submit(
         c,
@@ -254,7 +246,7 @@ spec:
 
 #[tokio::test]
 async fn a_sidecar_serves_main_and_stops_when_main_ends() -> Result<()> {
-    let (cluster, ns, _ctl) = setup("real-sidecar").await?;
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("real-sidecar").await?;
     let c = &cluster.client;
     let name = submit(
         c,

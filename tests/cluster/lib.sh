@@ -64,6 +64,27 @@ alive_in() { # PIDS_DIR NAME
 }
 pid_alive() { alive_in "$STATE_DIR/pids" "$1"; }
 
+# start_in PIDS_DIR LOGS_DIR NAME COMMAND...: runs the command detached,
+# unless it already runs. Returns once the child has exec'd: until then
+# its command line is this script's, and alive_in would call it dead.
+start_in() {
+  local pids=$1 logs=$2 name=$3 pid i
+  shift 3
+  if alive_in "$pids" "$name"; then
+    note "$name: already running (pid $(cat "$pids/$name.pid"))"
+    return 0
+  fi
+  step "start $name"
+  setsid nohup "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$pids/$name.pid"
+  for ((i = 0; i < 100; i++)); do
+    alive_in "$pids" "$name" && return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+}
+
 # ---- the real node ----------------------------------------------------------
 # One per machine: kubelet, kube-proxy and libcni keep machine-wide paths
 # and iptables chains (see tests/cluster/REAL-NODE.md). ARGO_RS_REAL_NODE=0

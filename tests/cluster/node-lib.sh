@@ -17,17 +17,7 @@ write_if_changed() {
 }
 
 # node_start NAME COMMAND...: detached, unless it already runs.
-node_start() {
-  local name=$1
-  shift
-  if node_alive "$name"; then
-    note "$name: already running (pid $(cat "$NODE_DIR/pids/$name.pid"))"
-    return 0
-  fi
-  step "start $name"
-  setsid nohup "$@" >>"$NODE_DIR/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$NODE_DIR/pids/$name.pid"
-}
+node_start() { start_in "$NODE_DIR/pids" "$NODE_DIR/logs" "$@"; }
 
 # node_wait NAME SECONDS COMMAND...: polls; on failure shows NAME's log.
 node_wait() {

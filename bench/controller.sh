@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Controller benchmark: (a) a DAG of 1,000 independent tasks against a bare
 # client creating the same number of pods, (b) a chain of 200 sequential
-# steps, (c) 200 one-pod workflows at once, (d) a fan-out of 500 tasks whose
+# steps, (c) 200 one-pod workflows at once, (d) a fan-out of 1,000 tasks whose
 # results one withParam fans in, against the same shape without outputs.
 # Prints pods/s and the ratio to
 # the bare client, the per-step latency, and the controller's CPU seconds

@@ -9,6 +9,7 @@ pub mod depends;
 pub mod duration;
 pub mod error;
 pub mod executor;
+pub mod expr;
 pub mod image;
 pub mod json;
 pub mod keys;

@@ -20,8 +20,12 @@ pub const MAX_SUBSTITUTED_BYTES: usize = 1024 * 1024;
 pub const MAX_OBJECT_BYTES: usize = 1536 * 1024 - 64 * 1024;
 /// Bytes of a `depends` or `when` expression.
 pub const MAX_EXPRESSION_BYTES: usize = 16 * 1024;
-/// Nesting of parentheses and `!` in a `depends` or `when` expression.
+/// Nesting of parentheses and `!` in a `depends` or `when` expression,
+/// and of any construct in an expr-lang expression.
 pub const MAX_EXPRESSION_DEPTH: usize = 64;
+/// Work one expr-lang expression may do: one per step, plus the size of
+/// every value it copies (a byte counts 1/16).
+pub const MAX_EXPRESSION_STEPS: usize = 1_000_000;
 
 /// The limits the controller's engine enforces per workflow; the defaults
 /// are the constants above (tests lower them to reach them quickly).

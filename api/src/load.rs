@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Problem, Result};
-use crate::{API_VERSION, Workflow, WorkflowProject, strict};
+use crate::{API_VERSION, Workflow, WorkflowProject, WorkflowStatus, strict};
 
 /// One document of a multi-document YAML stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,7 +109,16 @@ pub fn workflow_with_warnings(value: &Value) -> Result<(Workflow, Vec<Problem>)>
         };
         let status = match obj.get("status") {
             None | Some(Value::Null) => Some(None),
-            Some(s) => collect(lenient(s, "status"), problems).map(Some),
+            Some(s) => collect(lenient::<WorkflowStatus>(s, "status"), problems).and_then(|mut status| {
+                // Readers see the nodes, however they were stored.
+                match crate::workflow::compress::unpack(&mut status) {
+                    Ok(()) => Some(Some(status)),
+                    Err(e) => {
+                        problems.push(Problem::new("status.compressedNodes", e));
+                        None
+                    }
+                }
+            }),
         };
         Some((spec?, status?))
     })

@@ -71,10 +71,8 @@ pub enum Mode {
 pub enum VarError {
     #[error("failed to resolve {{{{{0}}}}}: no such variable in this template's scope")]
     Unresolved(String),
-    #[error(
-        "{{{{={0}}}}}: expression templates ({{{{= ...}}}}) are not supported yet (upstream Argo feature: expression tag templates)"
-    )]
-    Expression(String),
+    #[error("failed to evaluate {{{{={0}}}}}: {1}")]
+    Expression(String, String),
     #[error("unterminated {{{{ in {0:?}")]
     Unterminated(String),
     #[error("after substituting variables the value is no longer valid: {0}")]
@@ -120,6 +118,8 @@ pub fn replace(s: &str, scope: &Scope, mode: Mode) -> Result<String, VarError> {
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
+    // Built once, at the first `{{=...}}`.
+    let mut env = None;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -134,6 +134,24 @@ pub fn replace(s: &str, scope: &Scope, mode: Mode) -> Result<String, VarError> {
         };
         let raw = &after[..end];
         let name = raw.trim();
+        if let Some(src) = name.strip_prefix('=') {
+            let env = env.get_or_insert_with(|| crate::expr::env(scope));
+            match crate::expr::compile(src).and_then(|p| crate::expr::render(&p.run(env)?)) {
+                Ok(v) if out.len() + v.len() > MAX_SUBSTITUTED_BYTES => {
+                    return Err(VarError::TooLong(crate::text::shorten(s, 60), limits::bytes(MAX_SUBSTITUTED_BYTES)));
+                }
+                Ok(v) => out.push_str(&v),
+                // Later, when more of the scope is known (e.g. `item`).
+                Err(_) if mode == Mode::Partial => {
+                    out.push_str("{{");
+                    out.push_str(raw);
+                    out.push_str("}}");
+                }
+                Err(e) => return Err(VarError::Expression(crate::text::shorten(src.trim(), 200), e)),
+            }
+            rest = &after[end + 2..];
+            continue;
+        }
         match scope.get(name) {
             // Checked before growing, so a value used many times (or a
             // recursive template doubling it) cannot exhaust memory.
@@ -141,12 +159,7 @@ pub fn replace(s: &str, scope: &Scope, mode: Mode) -> Result<String, VarError> {
                 return Err(VarError::TooLong(crate::text::shorten(s, 60), limits::bytes(MAX_SUBSTITUTED_BYTES)));
             }
             Some(v) => out.push_str(v),
-            None if mode == Mode::Strict => {
-                return Err(match name.strip_prefix('=') {
-                    Some(expr) => VarError::Expression(expr.trim().to_owned()),
-                    None => VarError::Unresolved(name.to_owned()),
-                });
-            }
+            None if mode == Mode::Strict => return Err(VarError::Unresolved(name.to_owned())),
             None => {
                 out.push_str("{{");
                 out.push_str(raw);
@@ -224,9 +237,13 @@ mod tests {
     }
 
     #[test]
-    fn expression_tags_are_refused_by_name() {
-        let err = replace("{{= 1 + 1 }}", &scope(), Mode::Strict).unwrap_err();
-        assert!(err.to_string().contains("expression templates"), "{err}");
+    fn expression_tags_are_evaluated_in_the_scope() {
+        let out = replace("{{workflow.name}}-{{= len(workflow.name) + 1 }}", &scope(), Mode::Strict);
+        assert_eq!(out.unwrap(), "wf-1-5");
+        let err = replace("{{= item + 1 }}", &scope(), Mode::Strict).unwrap_err();
+        assert_eq!(err.to_string(), "failed to evaluate {{=item + 1}}: unknown name 'item'");
+        // Not yet known: left for the substitution that knows `item`.
+        assert_eq!(replace("a {{=item}}", &scope(), Mode::Partial).unwrap(), "a {{=item}}");
     }
 
     #[test]

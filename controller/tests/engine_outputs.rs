@@ -314,3 +314,48 @@ spec:
     assert_eq!(outputs.parameters[0].name, "shared");
     assert_eq!(outputs.parameters[0].value.as_ref().map(|v| v.as_str()), Some("shared value"));
 }
+
+/// 2,000 results fanned into 2,000 more tasks: uncompressed, the
+/// nodes outgrow what etcd stores; packed (upstream's `compressedNodes`)
+/// they fit, and the engine reads them back packed.
+#[test]
+fn a_fan_too_large_to_store_plainly_runs_with_its_nodes_packed() {
+    let (mut s, phase) = run(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: fan}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: gen, template: gen, withSequence: {count: "2000"}, arguments: {parameters: [{name: x, value: "{{item}}"}]}}
+      - {name: use, template: print, depends: gen, withParam: "{{tasks.gen.outputs.result}}",
+         arguments: {parameters: [{name: msg, value: "{{item}}"}]}}
+  - name: gen
+    inputs: {parameters: [{name: x}]}
+    metadata:
+      annotations: {kwok.test/message: '{"result":"value number {{inputs.parameters.x}} of the fan-out"}'}
+    container: {image: alpine, command: [echo, "{{inputs.parameters.x}}"]}
+  - name: print
+    inputs: {parameters: [{name: msg}]}
+    container: {image: alpine, command: [echo], args: ["{{inputs.parameters.msg}}"]}
+"#);
+    assert_eq!(phase, Phase::Succeeded, "{:?}", s.workflow.status.as_ref().and_then(|st| st.message.clone()));
+    assert_eq!(s.created.len(), 4000);
+    assert_eq!(args(&s, "use(1999:value number 1999 of the fan-out)"), ["value number 1999 of the fan-out"]);
+    let plain = serde_json::to_vec(s.workflow.status.as_ref().expect("status")).expect("json").len();
+    assert!(plain > argo_api::limits::MAX_OBJECT_BYTES, "the nodes take {plain} bytes unpacked");
+    // What the shell stores and reads back next time: the packed form.
+    let out = s.reconcile();
+    let packed = out.status.compressed_nodes.as_ref().expect("stored packed");
+    assert!(out.status.nodes.is_empty() && packed.len() < plain / 5, "{} of {plain}", packed.len());
+    s.workflow.status = Some(out.status);
+    let again = s.reconcile();
+    assert_eq!(again.status.phase, Some(Phase::Succeeded));
+    assert!(again.actions.iter().all(|a| !matches!(a, argo_controller::engine::Action::CreatePod(_))));
+    let mut unpacked = again.status.clone();
+    argo_api::workflow::compress::unpack(&mut unpacked).expect("unpacks");
+    assert_eq!(unpacked.nodes.len(), 4000 + 3);
+}

@@ -71,6 +71,15 @@ impl TemplateView {
     }
 }
 
+fn unpack_nodes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, NodeView>, D::Error> {
+    let Some(packed) = Option::<String>::deserialize(d)? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut status = serde_json::json!({ "compressedNodes": packed });
+    argo_api::workflow::compress::unpack_value(&mut status).map_err(serde::de::Error::custom)?;
+    serde_json::from_value(status["nodes"].take()).map_err(serde::de::Error::custom)
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct StatusView {
@@ -80,7 +89,11 @@ pub struct StatusView {
     pub estimated_duration: Option<i64>,
     pub progress: Option<String>,
     pub message: Option<String>,
-    pub nodes: BTreeMap<String, NodeView>,
+    nodes: BTreeMap<String, NodeView>,
+    /// `compressedNodes`, unpacked: the controller stores the nodes so
+    /// when they do not fit the object otherwise.
+    #[serde(rename = "compressedNodes", deserialize_with = "unpack_nodes")]
+    packed_nodes: BTreeMap<String, NodeView>,
     pub outputs: Option<OutputsView>,
     pub conditions: Vec<ConditionView>,
     pub resources_duration: BTreeMap<String, i64>,
@@ -208,6 +221,17 @@ impl NodeView {
     }
 }
 
+impl StatusView {
+    /// Every node, however the controller stored them.
+    pub fn nodes(&self) -> &BTreeMap<String, NodeView> {
+        if self.nodes.is_empty() {
+            &self.packed_nodes
+        } else {
+            &self.nodes
+        }
+    }
+}
+
 impl WorkflowView {
     pub fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or("")
@@ -252,7 +276,7 @@ impl WorkflowView {
     }
 
     pub fn is_suspended(&self) -> bool {
-        self.spec.suspend == Some(true) || self.status.nodes.values().any(NodeView::is_active_suspend)
+        self.spec.suspend == Some(true) || self.status.nodes().values().any(NodeView::is_active_suspend)
     }
 
     /// Upstream's printer.WorkflowStatus: the phase, qualified.
@@ -271,7 +295,7 @@ impl WorkflowView {
         let pods: std::collections::HashSet<&str> =
             self.spec.templates.iter().filter(|t| t.is_pod()).map(|t| t.name.as_str()).collect();
         let (mut pending, mut running, mut completed) = (0, 0, 0);
-        for node in self.status.nodes.values() {
+        for node in self.status.nodes().values() {
             if !node.template_name.as_deref().is_some_and(|t| pods.contains(t)) {
                 continue;
             }

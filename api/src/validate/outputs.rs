@@ -44,22 +44,34 @@ pub(crate) fn check(path: &str, t: &Template, p: &mut Vec<Problem>) {
 fn source_problem(param: &Parameter, kind: Option<TemplateKind>) -> Option<String> {
     let Some(from) = &param.value_from else {
         return Some(
-            "an output parameter needs valueFrom (path in a container or script, parameter in steps or a DAG)".into(),
+            "an output parameter needs valueFrom (path in a container or script, parameter or expression in steps or a DAG)".into(),
         );
     };
     let pod = matches!(kind, Some(TemplateKind::Container | TemplateKind::Script));
     let nested = matches!(kind, Some(TemplateKind::Steps | TemplateKind::Dag));
-    match (&from.path, &from.parameter, &from.supplied) {
-        (Some(path), None, None) if pod && path.starts_with('/') => None,
-        (Some(_), None, None) if pod => Some("valueFrom.path must be an absolute path in the main container".into()),
-        (Some(_), None, None) => Some("valueFrom.path reads a file of a container or script template's pod".into()),
-        (None, Some(_), None) if nested => None,
-        (None, Some(_), None) => Some("valueFrom.parameter names a step's or task's output in steps or a DAG".into()),
-        (None, None, Some(_)) => {
+    let sources = [
+        from.path.is_some(),
+        from.parameter.is_some(),
+        from.expression.is_some(),
+        from.supplied.is_some(),
+    ];
+    if sources.iter().filter(|s| **s).count() > 1 {
+        return Some("valueFrom takes one of path, parameter, expression or supplied".into());
+    }
+    match (&from.path, &from.parameter, &from.expression, &from.supplied) {
+        (Some(path), ..) if pod && path.starts_with('/') => None,
+        (Some(_), ..) if pod => Some("valueFrom.path must be an absolute path in the main container".into()),
+        (Some(_), ..) => Some("valueFrom.path reads a file of a container or script template's pod".into()),
+        (_, Some(_), ..) if nested => None,
+        (_, Some(_), ..) => Some("valueFrom.parameter names a step's or task's output in steps or a DAG".into()),
+        (_, _, Some(e), _) if nested => {
+            crate::expr::compile(e).err().map(|e| format!("valueFrom.expression is invalid: {e}"))
+        }
+        (_, _, Some(_), _) => Some("valueFrom.expression computes a steps or DAG template's output".into()),
+        (.., Some(_)) => {
             Some(format!("valueFrom.supplied is {NOT_YET} (upstream Argo feature: values supplied when resuming)"))
         }
-        (None, None, None) => Some("valueFrom needs path (container, script) or parameter (steps, DAG)".into()),
-        _ => Some("valueFrom takes one of path, parameter or supplied".into()),
+        _ => Some("valueFrom needs path (container, script), parameter or expression (steps, DAG)".into()),
     }
 }
 

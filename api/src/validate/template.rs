@@ -156,6 +156,12 @@ fn enum_strs(values: &[crate::workflow::AnyString]) -> Vec<&str> {
 }
 
 pub(crate) fn check_retry(path: &str, r: &RetryStrategy, p: &mut Vec<Problem>) {
+    // Tags are substituted before it runs: any value stands in for them.
+    if let Some(e) = &r.expression
+        && let Err(e) = crate::expr::compile(&crate::vars::blank_tags(e, "nil"))
+    {
+        p.push(Problem::new(format!("{path}.expression"), format!("invalid expression: {e}")));
+    }
     if let Some(limit) = &r.limit {
         check_int_or_tag(&format!("{path}.limit"), limit, 0, p);
     }

@@ -71,7 +71,7 @@ fn unknown_and_unsupported_references_are_named() {
             {"name": "b", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{item}}"}]}}],
             [{"name": "c", "template": "echo", "arguments": {"parameters": [{"name": "msg", "value": "{{steps.b.outputs.parameters.nope}}"}]}}]]},
         {"name": "echo", "inputs": {"parameters": [{"name": "msg"}]},
-         "container": {"image": "alpine", "args": ["{{inputs.parameters.mgs}}", "{{workflow.parameters.x}}", "{{= 1}}"]}}]}));
+         "container": {"image": "alpine", "args": ["{{inputs.parameters.mgs}}", "{{workflow.parameters.x}}", "{{= 1 +}}", "{{= upper('ok')}}"]}}]}));
     assert_eq!(
         p,
         [
@@ -80,7 +80,7 @@ fn unknown_and_unsupported_references_are_named() {
             "spec.templates[0].steps[1][0].arguments.parameters[0].value: {{steps.b.outputs.parameters.nope}}: its template declares no output parameter \"nope\" (it declares none)",
             "spec.templates[1].container.args[0]: {{inputs.parameters.mgs}}: the template has no input parameter \"mgs\"",
             "spec.templates[1].container.args[1]: {{workflow.parameters.x}}: the workflow has no parameter \"x\" in spec.arguments.parameters",
-            "spec.templates[1].container.args[2]: {{=1}}: expression templates ({{= ...}}) are not supported yet (upstream Argo feature: expression tag templates)",
+            "spec.templates[1].container.args[2]: {{= 1 +}}: invalid expression: unexpected end of the expression",
         ]
     );
 }

@@ -166,8 +166,8 @@ fn check_output_ref(tag: &str, rest: &str, declared: Option<&BTreeSet<String>>) 
 
 fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
     let unknown = || Err(format!("{{{{{tag}}}}} is not a known variable here"));
-    if let Some(expr) = tag.strip_prefix('=') {
-        return Err(vars::VarError::Expression(expr.trim().to_owned()).to_string());
+    if let Some(src) = tag.strip_prefix('=') {
+        return crate::expr::compile(src).map(drop).map_err(|e| format!("{{{{{tag}}}}}: invalid expression: {e}"));
     }
     let parts: Vec<&str> = tag.splitn(3, '.').collect();
     match parts.as_slice() {

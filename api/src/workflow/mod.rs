@@ -1,5 +1,6 @@
 //! The `Workflow` custom resource, field for field upstream Argo's.
 
+pub mod compress;
 mod params;
 mod pod_fields;
 mod status;

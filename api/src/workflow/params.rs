@@ -122,6 +122,9 @@ pub struct ValueFrom {
     pub path: Option<String>,
     /// Another parameter, e.g. `{{steps.x.outputs.parameters.y}}`.
     pub parameter: Option<String>,
+    /// An expression over the steps' or tasks' outputs (expr-lang), e.g.
+    /// `tasks.a.outputs.result == 'x' ? tasks.b.outputs.result : 'y'`.
+    pub expression: Option<String>,
     /// The value when the source is missing.
     pub default: Option<AnyString>,
     /// The value is supplied later (by resuming a suspend node).

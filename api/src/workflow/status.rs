@@ -73,6 +73,9 @@ pub struct WorkflowStatus {
     /// Every node of the workflow, keyed by node id.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<String, NodeStatus>,
+    /// The nodes as gzip'd JSON in base64, instead of `nodes`, when they do
+    /// not fit the object otherwise (upstream's field; see `compress`).
+    pub compressed_nodes: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<WorkflowCondition>,
     /// Resource usage estimates by resource name, in resource-seconds.

@@ -200,6 +200,9 @@ pub struct RetryStrategy {
     /// Always, OnFailure (the default), OnError or OnTransientError.
     pub retry_policy: Option<String>,
     pub backoff: Option<Backoff>,
+    /// Retry only while this expression (expr-lang, over `lastRetry.exitCode`,
+    /// `.status`, `.duration` and `.message`) is true.
+    pub expression: Option<String>,
 }
 
 #[serde_with::skip_serializing_none]

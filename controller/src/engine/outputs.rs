@@ -212,13 +212,23 @@ fn loop_index(name: &str) -> usize {
 }
 
 /// A steps or DAG template's output parameters, each `valueFrom.parameter`
-/// resolved in the scope of its finished steps or tasks.
+/// or `valueFrom.expression` resolved in the scope of its finished steps or
+/// tasks.
 pub(super) fn nested(declared: &[Parameter], scope: &Scope) -> Result<Vec<Parameter>, String> {
     declared
         .iter()
-        .filter_map(|p| Some((p, p.value_from.as_ref()?.parameter.as_deref()?)))
-        .map(|(p, source)| {
-            let value = match vars::replace(source, scope, Mode::Strict) {
+        .filter_map(|p| {
+            let from = p.value_from.as_ref()?;
+            match (&from.parameter, &from.expression) {
+                (Some(source), _) => Some((p, vars::replace(source, scope, Mode::Strict).map_err(|e| e.to_string()))),
+                (None, Some(e)) => {
+                    Some((p, argo_api::expr::evaluate(e, scope).map_err(|e| format!("valueFrom.expression: {e}"))))
+                }
+                (None, None) => None,
+            }
+        })
+        .map(|(p, value)| {
+            let value = match value {
                 Ok(v) => v,
                 Err(e) => match p.value_from.as_ref().and_then(|f| f.default.as_ref()) {
                     Some(d) => d.0.clone(),

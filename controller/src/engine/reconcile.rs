@@ -3,7 +3,7 @@
 //! actions that bring the cluster in line.
 
 use argo_api::validate;
-use argo_api::workflow::{Phase, WorkflowStatus};
+use argo_api::workflow::{Phase, WorkflowStatus, compress};
 use k8s_openapi::jiff::Timestamp;
 
 use super::conclude::{conclude, node_failure_events, phase_labels, progress, stop_everything};
@@ -13,7 +13,7 @@ use super::gc::{after_completion, collect_pods};
 use super::io::{Action, Input, Output};
 use super::nodes::Nodes;
 use super::outputs;
-use super::size::{status_budget, status_too_large, too_large};
+use super::size::{fit, status_budget, status_too_large};
 use super::world::{World, deadline_in};
 
 /// Runs the engine once.
@@ -27,16 +27,29 @@ pub fn reconcile(input: &Input) -> Output {
     out
 }
 
+/// `out` with its status in a form that can be stored: the paths that
+/// keep the old status (a finished workflow, a refused one) read it
+/// unpacked and must not write it back so when it was stored packed.
+fn stored(input: &Input, mut out: Output) -> Output {
+    if let Ok(status) = fit(out.status.clone(), status_budget(input)) {
+        out.status = status;
+    }
+    out
+}
+
 fn pass(input: &Input) -> Output {
     let wf = input.workflow;
-    let old = wf.status.clone().unwrap_or_default();
+    let mut old = wf.status.clone().unwrap_or_default();
+    if let Err(e) = compress::unpack(&mut old) {
+        return refuse(Some(&old), format!("cannot read the stored nodes: {e}"), input.now);
+    }
     if old.phase.is_some_and(Phase::is_completed) {
-        return after_completion(input, old);
+        return stored(input, after_completion(input, old));
     }
     let problems = validate::workflow(wf);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return refuse(Some(&old), format!("invalid workflow: {}", list.join("; ")), input.now);
+        return stored(input, refuse(Some(&old), format!("invalid workflow: {}", list.join("; ")), input.now));
     }
     let mut status = old.clone();
     let mut actions = Vec::new();
@@ -71,8 +84,9 @@ fn pass(input: &Input) -> Output {
     };
     collect_pods(input, &mut out);
     let budget = status_budget(input);
-    if let Some(size) = too_large(&out.status, budget) {
-        return status_too_large(input, old, size, budget);
+    match fit(std::mem::take(&mut out.status), budget) {
+        Ok(status) => out.status = status,
+        Err(size) => return status_too_large(input, old, size, budget),
     }
     out.labels = phase_labels(out.status.phase);
     out

@@ -28,6 +28,7 @@ fn is_group(t: NodeType) -> bool {
 pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
     let name = wf.metadata.name.as_deref().unwrap_or_default();
     let mut status = wf.status.clone().unwrap_or_default();
+    argo_api::workflow::compress::unpack(&mut status)?;
     if !status.phase.is_some_and(Phase::failed_or_error) {
         return Err(format!(
             "only Failed or Error workflows can be retried; this one is {}",
@@ -54,7 +55,7 @@ pub fn rerun(wf: &Workflow, req: &RetryRequest) -> Result<Rerun, String> {
     status.message = None;
     status.conditions.retain(|c| c.type_ != "Completed");
     Ok(Rerun {
-        status,
+        status: super::size::fit_default(wf, status),
         delete_pods,
         removed: remove.len(),
     })

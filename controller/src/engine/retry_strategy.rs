@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use argo_api::duration;
-use argo_api::vars::{self, Mode};
+use argo_api::vars::{self, Mode, Scope};
 use argo_api::workflow::{NodeFlag, NodeType, Phase, RetryStrategy};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -123,6 +123,19 @@ impl Ctx<'_> {
             finish(self, phase, message);
             return false;
         }
+        if let Some(e) = &s.expression {
+            match last_retry_allows(e, last_node_scope(phase, message.as_deref(), &outputs, &self.nodes, last)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    finish(self, phase, Some("retryStrategy.expression evaluated to false".into()));
+                    return false;
+                }
+                Err(e) => {
+                    finish(self, Phase::Error, Some(format!("retryStrategy.expression: {e}")));
+                    return false;
+                }
+            }
+        }
         let retries_done = attempts.len() as i64 - 1;
         if let Some(limit) = s.limit.as_ref().map(int_of)
             && retries_done >= limit
@@ -162,6 +175,32 @@ impl Ctx<'_> {
         self.nodes.set_message(id, None);
         true
     }
+}
+
+/// `lastRetry.*`, as upstream gives a retry expression: the exit code
+/// (-1 without one), the phase, the seconds it ran and its message.
+fn last_node_scope(
+    phase: Phase,
+    message: Option<&str>,
+    outputs: &Option<argo_api::workflow::Outputs>,
+    nodes: &super::nodes::Nodes,
+    last: &str,
+) -> Scope {
+    let node = nodes.get(last);
+    let secs = node
+        .and_then(|n| Some(n.finished_at.as_ref()?.0.duration_since(n.started_at.as_ref()?.0).as_secs()))
+        .unwrap_or(0);
+    let mut s = Scope::new();
+    s.set("lastRetry.exitCode", outputs.as_ref().and_then(|o| o.exit_code.clone()).unwrap_or("-1".into()))
+        .set("lastRetry.status", phase.as_str())
+        .set("lastRetry.duration", secs.to_string())
+        .set("lastRetry.message", message.unwrap_or_default());
+    s
+}
+
+fn last_retry_allows(src: &str, scope: Scope) -> Result<bool, String> {
+    let v = argo_api::expr::compile(src)?.run(&argo_api::expr::env(&scope))?;
+    v.as_bool().ok_or_else(|| format!("expected true or false, got {v}"))
 }
 
 fn add(t: k8s_openapi::jiff::Timestamp, d: Duration) -> k8s_openapi::jiff::Timestamp {

@@ -2,7 +2,7 @@
 //! what its spec and metadata leave of the object size etcd accepts; a
 //! status past that fails the workflow instead of failing every write.
 
-use argo_api::workflow::{Phase, WorkflowStatus};
+use argo_api::workflow::{Phase, WorkflowStatus, compress};
 
 use super::conclude::phase_labels;
 use super::io::{Action, Input, Output};
@@ -13,6 +13,30 @@ pub(super) fn status_budget(input: &Input) -> usize {
     let wf = input.workflow;
     let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
     input.limits.object_bytes.saturating_sub(taken)
+}
+
+/// The status as it can be stored: as it is, or with its nodes packed
+/// into `compressedNodes` when only that fits (upstream does the same);
+/// Err(its size unpacked) when neither fits.
+pub(super) fn fit(mut status: WorkflowStatus, budget: usize) -> Result<WorkflowStatus, usize> {
+    let Some(size) = too_large(&status, budget) else {
+        return Ok(status);
+    };
+    if compress::pack(&mut status).is_ok() && too_large(&status, budget).is_none() {
+        return Ok(status);
+    }
+    Err(size)
+}
+
+/// `fit` for a workflow's status outside a reconcile (a retry's).
+pub(super) fn fit_default(wf: &argo_api::Workflow, status: WorkflowStatus) -> WorkflowStatus {
+    let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
+    let budget = argo_api::limits::Limits::default().object_bytes.saturating_sub(taken);
+    match fit(status.clone(), budget) {
+        Ok(s) => s,
+        // Stored before in some form: the write says what is wrong.
+        Err(_) => status,
+    }
 }
 
 /// The size of the status as JSON when it is over the limit.
@@ -67,6 +91,8 @@ pub(super) fn status_too_large(input: &Input, mut status: WorkflowStatus, size: 
     status.phase = Some(Phase::Error);
     status.message = Some(why);
     status.finished_at = Some(input.now.into());
+    // The last stored status fitted, packed or not.
+    let status = fit(status.clone(), budget).unwrap_or(status);
     Output {
         labels: phase_labels(status.phase),
         status,

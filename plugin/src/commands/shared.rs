@@ -60,16 +60,22 @@ pub fn output_parser(allowed: &'static [Format]) -> impl clap::builder::TypedVal
     clap::builder::PossibleValuesParser::new(allowed.iter().map(|f| f.name())).map(|s| Format::known(&s))
 }
 
-/// Prints objects as JSON (one object, or an array) or YAML documents.
+/// Prints objects as JSON (one object, or an array) or YAML documents;
+/// nodes the controller stored packed (`compressedNodes`) are shown as
+/// `nodes`, as upstream's CLI shows them.
 pub fn print_objects<T: serde::Serialize>(objects: &[T], format: Format, single: bool) -> Result<()> {
+    let mut objects = objects.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+    for status in objects.iter_mut().filter_map(|o| o.get_mut("status")) {
+        argo_api::workflow::compress::unpack_value(status).map_err(crate::error::Error::Other)?;
+    }
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json if single && objects.len() == 1 => {
             writeln!(out, "{}", serde_json::to_string_pretty(&objects[0])?)?
         }
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(objects)?)?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&objects)?)?,
         Format::Yaml if single && objects.len() == 1 => write!(out, "{}", serde_yaml::to_string(&objects[0])?)?,
-        Format::Yaml => write!(out, "{}", serde_yaml::to_string(objects)?)?,
+        Format::Yaml => write!(out, "{}", serde_yaml::to_string(&objects)?)?,
         _ => {}
     }
     Ok(())

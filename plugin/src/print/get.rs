@@ -114,7 +114,7 @@ pub fn render(wf: &WorkflowView, opts: &Options<'_>) -> String {
 fn node_outputs(wf: &WorkflowView, selector: Option<&NodeSelector>) -> String {
     let mut nodes: Vec<_> = wf
         .status
-        .nodes
+        .nodes()
         .values()
         .filter(|n| selector.is_none_or(|s| s.matches(*n)))
         .filter_map(|n| Some((n, n.outputs.as_ref()?)))

@@ -170,3 +170,23 @@ fn wait_lines_read_like_upstream() {
     assert_eq!(crate::follow::go_time_in(t, &TimeZone::UTC), "2024-03-04 10:01:10 +0000 UTC");
     assert_eq!(crate::follow::go_time_in(None, &TimeZone::UTC), "0001-01-01 00:00:00 +0000 UTC");
 }
+
+/// The controller packs the nodes of a workflow too large to store plainly
+/// (`status.compressedNodes`): `get` shows the same tree from them.
+#[test]
+fn packed_nodes_print_as_the_plain_ones() {
+    let text = std::fs::read_to_string(dir("fixtures").join("outputs.yaml")).unwrap();
+    let mut value: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+    let mut status: argo_api::WorkflowStatus = serde_json::from_value(value["status"].clone()).unwrap();
+    assert!(!status.nodes.is_empty());
+    argo_api::workflow::compress::pack(&mut status).unwrap();
+    value["status"] = serde_json::to_value(&status).unwrap();
+    assert!(value["status"].get("nodes").is_none());
+    let packed: WorkflowView = serde_json::from_value(value).unwrap();
+    let plain = fixture("outputs");
+    let columns = Columns::default();
+    assert_eq!(get(&packed, WORDS, columns, None), get(&plain, WORDS, columns, None));
+    let mut broken = serde_json::json!({"status": {"compressedNodes": "bm90IGd6aXA="}});
+    let e = serde_json::from_value::<WorkflowView>(broken.take()).unwrap_err();
+    assert!(e.to_string().contains("not gzip"), "{e}");
+}

@@ -74,7 +74,7 @@ impl SortKey<'_> {
 
 impl<'a> Tree<'a> {
     pub fn new(wf: &'a WorkflowView) -> Self {
-        let nodes = &wf.status.nodes;
+        let nodes = wf.status.nodes();
         // A child of a StepGroup or Retry hangs there, not in its boundary.
         let mut parent_of: HashMap<&str, &str> = HashMap::new();
         for (id, node) in nodes {
@@ -163,7 +163,7 @@ impl Render<'_> {
     }
 
     fn render(&self, tree: &Tree<'_>, w: &mut TabWriter, id: &str, node_prefix: &str, child_prefix: &str) {
-        let Some(node) = tree.wf.status.nodes.get(id) else {
+        let Some(node) = tree.wf.status.nodes().get(id) else {
             return;
         };
         let (filtered, child_indent) = self.filtered(node);

@@ -68,6 +68,19 @@ pub fn check_values(file: &str, wf: &Workflow) -> Option<Result<(), String>> {
         "coinflip.yaml" => coinflip,
         "parameter-aggregation.yaml" => parameter_aggregation,
         "pod-spec-from-previous-step.yaml" => pod_spec_from_previous_step,
+        "expression-tag-template-workflow.yaml" => expression_tag_template,
+        "expression-destructure-json.yaml" => |wf: &Workflow| expect_eq("main's result", root_result(wf)?, "123"),
+        "expression-destructure-json-complex.yaml" => |wf: &Workflow| {
+            expect_eq("main's result", root_result(wf)?, "[43][43][map[age:43 name:Baris]][Baris Mo Jai]")
+        },
+        "expression-reusing-verbose-snippets.yaml" => |wf: &Workflow| {
+            let want = "The week's average temperature was 35.8 with a minimum of 15 and a maximum of 57.";
+            expect_eq("main's result", root_result(wf)?, want)
+        },
+        "conditional-parameters.yaml" | "dag-conditional-parameters.yaml" => conditional_parameters,
+        "skipped-output-defaults/expression-fallback.yaml" => {
+            |wf: &Workflow| expect_eq("the DAG's result", param(wf, root_name(wf)?, "result")?, "expr-fallback")
+        }
         _ => return None,
     };
     Some(check(wf))
@@ -117,4 +130,44 @@ fn parameter_aggregation(wf: &Workflow) -> Result<(), String> {
 
 fn pod_spec_from_previous_step(wf: &Workflow) -> Result<(), String> {
     expect_eq("resources", param(wf, "parse-resources", "resources")?, r#"{"memory": "10Gi", "cpu": "2000m"}"#)
+}
+
+fn root_name(wf: &Workflow) -> Result<&str, String> {
+    wf.metadata.name.as_deref().ok_or_else(|| "the workflow has no name".into())
+}
+
+fn root_result(wf: &Workflow) -> Result<&str, String> {
+    result(wf, root_name(wf)?)
+}
+
+fn expression_tag_template(wf: &Workflow) -> Result<(), String> {
+    let year = wf
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC).year())
+        .ok_or("no creationTimestamp")?;
+    let status = wf.status.as_ref().ok_or("no status")?;
+    let pods: Vec<&NodeStatus> =
+        status.nodes.values().filter(|n| n.template_name.as_deref() == Some("pod-0")).collect();
+    expect_eq("pods of the withParam over [3]", &pods.len().to_string(), "1")?;
+    let out = param(wf, &pods[0].display_name, "output")?;
+    expect_eq("pod-0's output", out.trim_end(), &format!("hello 30 @ {year}"))
+}
+
+/// The template's output is the result of whichever branch ran.
+fn conditional_parameters(wf: &Workflow) -> Result<(), String> {
+    let side = result(wf, "flip-coin")?;
+    if side != "heads" && side != "tails" {
+        return Err(format!("flip-coin printed {side:?}"));
+    }
+    let main = wf
+        .status
+        .as_ref()
+        .ok_or("no status")?
+        .nodes
+        .values()
+        .find(|n| n.outputs.as_ref().is_some_and(|o| o.parameters.iter().any(|p| p.name == "stepresult")));
+    let main = main.ok_or("no node has the output parameter stepresult")?;
+    expect_eq("stepresult", param(wf, &main.display_name, "stepresult")?, side)
 }

@@ -128,6 +128,11 @@ const EXPECT: &[(&str, Expect, &str)] = &[
         Expect::Phase(Phase::Failed),
         "the exit handler posts to the placeholder URL YOUR_WEBHOOK_URL_HERE",
     ),
+    (
+        "retry-conditional.yaml",
+        Expect::Phase(Phase::Failed),
+        "python exits 1 or 2, never 0; the retry expression stops at the first exit 1, else after ten retries",
+    ),
     ("template-defaults.yaml", Expect::Ends, "python exits 0 or 1 at random, three tries"),
     ("retry-backoff.yaml", Expect::Ends, "python exits 0 or 1 at random within a one-minute retry budget"),
     ("retry-on-error.yaml", Expect::Ends, "python exits 0 to 4 at random, three tries"),

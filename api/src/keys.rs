@@ -14,6 +14,10 @@ pub const WORKFLOW_COMPLETED: &str = COMPLETED;
 /// On workflows: an RFC 3339 time; suspend nodes started before it resume
 /// (set by `kubectl argo resume`).
 pub const RESUME: &str = "workflows.argoproj.io/resume";
+/// On workflows: a JSON object of output parameter values for the suspend
+/// nodes that `RESUME` resumes (`valueFrom.supplied`; set by
+/// `kubectl argo resume -p NAME=VALUE`).
+pub const RESUME_PARAMETERS: &str = "workflows.argoproj.io/resume-parameters";
 /// On workflows: a `RetryRequest` as JSON (set by `kubectl argo retry`);
 /// the controller resets the failed nodes and removes it.
 pub const RETRY: &str = "workflows.argoproj.io/retry";

@@ -355,3 +355,91 @@ fn nodes_and_pods_are_never_made_twice_when_reconciling_repeatedly() {
     assert_eq!(pod_nodes(&s).len(), s.created.len());
     assert!(nodes(&s).iter().all(|n| n.type_ != NodeType::Skipped));
 }
+
+/// `valueFrom.supplied`: the values `kubectl argo resume -p` gives, else
+/// the suspend template's input of the same name, checked against its enum;
+/// a missing one fails the node saying how to give it.
+#[test]
+fn resuming_supplies_a_suspend_nodes_outputs() {
+    let yaml = |with_default: bool| {
+        format!(
+            r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {{name: gate}}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {{name: approval, template: approval}}
+    - - {{name: deploy, template: echo, when: "{{{{steps.approval.outputs.parameters.approve}}}} == YES",
+          arguments: {{parameters: [{{name: msg, value: "{{{{steps.approval.outputs.parameters.note}}}}"}}]}}}}
+  - name: approval
+    suspend: {{}}
+    {}
+    outputs:
+      parameters:
+      - {{name: approve, valueFrom: {{supplied: {{}}}}}}
+      - {{name: note, valueFrom: {{supplied: {{}}, default: "no note"}}}}
+  - name: echo
+    inputs: {{parameters: [{{name: msg}}]}}
+    container: {{image: alpine, command: [echo], args: ["{{{{inputs.parameters.msg}}}}"]}}
+"#,
+            if with_default {
+                r#"inputs: {parameters: [{name: approve, default: "NO", enum: ["YES", "NO"]}]}"#
+            } else {
+                ""
+            }
+        )
+    };
+    let resume = |s: &mut argo_controller::engine::sim::Sim, supplied: Option<&str>| {
+        for _ in 0..3 {
+            s.reconcile();
+        }
+        assert_eq!(phase_of(s, "approval"), Phase::Running);
+        let at = s.now.to_string();
+        let a = s.workflow.metadata.annotations.get_or_insert_with(Default::default);
+        a.insert("workflows.argoproj.io/resume".into(), at);
+        if let Some(v) = supplied {
+            a.insert("workflows.argoproj.io/resume-parameters".into(), v.into());
+        }
+        s.run(100)
+    };
+    let param = |s: &argo_controller::engine::sim::Sim, name: &str| {
+        let n = node(s, "approval");
+        n.outputs
+            .as_ref()
+            .and_then(|o| o.parameters.iter().find(|p| p.name == name)?.value.clone())
+            .map(|v| v.0)
+    };
+
+    let mut s = sim(&yaml(true));
+    assert_eq!(resume(&mut s, Some(r#"{"approve": "YES", "note": "ship it"}"#)), Some(Phase::Succeeded));
+    assert_eq!((param(&s, "approve").as_deref(), param(&s, "note").as_deref()), (Some("YES"), Some("ship it")));
+    assert_eq!(phase_of(&s, "deploy"), Phase::Succeeded);
+
+    // Not given: the input's default, and valueFrom.default.
+    let mut s = sim(&yaml(true));
+    assert_eq!(resume(&mut s, None), Some(Phase::Succeeded));
+    assert_eq!((param(&s, "approve").as_deref(), param(&s, "note").as_deref()), (Some("NO"), Some("no note")));
+    assert_eq!(phase_of(&s, "deploy"), Phase::Skipped);
+
+    // Outside the input's enum, or given nowhere: the node fails, saying why.
+    let mut s = sim(&yaml(true));
+    assert_eq!(resume(&mut s, Some(r#"{"approve": "MAYBE"}"#)), Some(Phase::Failed));
+    assert_eq!(phase_of(&s, "approval"), Phase::Error);
+    let msg = node(&s, "approval").message.clone().unwrap_or_default();
+    assert_eq!(msg, r#"output parameter "approve": "MAYBE" is not one of YES, NO"#);
+    let mut s = sim(&yaml(false));
+    assert_eq!(resume(&mut s, Some("not json")), Some(Phase::Failed));
+    assert_eq!(phase_of(&s, "approval"), Phase::Error);
+    assert!(node(&s, "approval").message.as_deref().unwrap_or_default().contains("not a JSON object of strings"));
+    let mut s = sim(&yaml(false));
+    assert_eq!(resume(&mut s, None), Some(Phase::Failed));
+    assert_eq!(phase_of(&s, "approval"), Phase::Error);
+    assert_eq!(
+        node(&s, "approval").message.as_deref(),
+        Some(r#"output parameter "approve" was not supplied: resume with kubectl argo resume -p approve=VALUE"#)
+    );
+}

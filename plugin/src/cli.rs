@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    delete::DeleteArgs, get::GetArgs, intent::ShutdownArgs, intent::TargetsArgs, lint::LintArgs, list::ListArgs,
-    logs::LogsArgs, resubmit::ResubmitArgs, retry::RetryArgs, submit::SubmitArgs, wait::WaitArgs, watch::WatchArgs,
+    delete::DeleteArgs, get::GetArgs, intent::ResumeArgs, intent::ShutdownArgs, intent::TargetsArgs, lint::LintArgs,
+    list::ListArgs, logs::LogsArgs, resubmit::ResubmitArgs, retry::RetryArgs, submit::SubmitArgs, wait::WaitArgs,
+    watch::WatchArgs,
 };
 
 /// kubectl runs a plugin with argv[0] = path of `kubectl-argo`; help and
@@ -80,7 +81,7 @@ pub enum Command {
     Suspend(TargetsArgs),
     /// Resume suspended workflows and their suspend nodes
     #[command(after_help = crate::commands::intent::RESUME_EXAMPLES)]
-    Resume(TargetsArgs),
+    Resume(ResumeArgs),
     /// Stop workflows: running nodes stop, exit handlers still run
     #[command(after_help = crate::commands::intent::STOP_EXAMPLES)]
     Stop(ShutdownArgs),

@@ -58,6 +58,8 @@ pub struct TemplateView {
     pub resource: Option<IgnoredAny>,
     pub container_set: Option<IgnoredAny>,
     pub data: Option<IgnoredAny>,
+    pub suspend: Option<IgnoredAny>,
+    pub outputs: Option<serde_json::Value>,
 }
 
 impl TemplateView {
@@ -233,6 +235,16 @@ impl StatusView {
 }
 
 impl WorkflowView {
+    /// Outputs of suspend templates given when they are resumed.
+    pub fn supplied_outputs(&self) -> std::collections::BTreeSet<&str> {
+        let suspends = self.spec.templates.iter().filter(|t| t.suspend.is_some());
+        let params = suspends.filter_map(|t| t.outputs.as_ref()?.get("parameters")?.as_array()).flatten();
+        params
+            .filter(|p| p.pointer("/valueFrom/supplied").is_some())
+            .filter_map(|p| p.get("name")?.as_str())
+            .collect()
+    }
+
     pub fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or("")
     }

@@ -75,6 +75,7 @@ pub fn escalations(old: &Value, new: &Value) -> Vec<&'static str> {
     }
     for (key, what) in [
         (crate::keys::RESUME, "resuming it"),
+        (crate::keys::RESUME_PARAMETERS, "supplying its suspend nodes' outputs"),
         (crate::keys::RETRY, "retrying it"),
     ] {
         let after = annotation(new, key);
@@ -149,13 +150,15 @@ mod tests {
     #[test]
     fn escalations_are_what_runs_more() {
         let old = json!({"metadata": {}, "spec": {"suspend": true, "activeDeadlineSeconds": 60, "shutdown": "Stop"}});
-        let new = json!({"metadata": {"annotations": {"workflows.argoproj.io/resume": "t", "workflows.argoproj.io/retry": "{}"}},
+        let new = json!({"metadata": {"annotations": {"workflows.argoproj.io/resume": "t", "workflows.argoproj.io/retry": "{}",
+                "workflows.argoproj.io/resume-parameters": "{\"approve\": \"YES\"}"}},
             "spec": {"suspend": false, "activeDeadlineSeconds": 120, "arguments": {"parameters": []}}});
         assert_eq!(
             escalations(&old, &new),
             [
                 "resuming it (spec.suspend)",
                 "resuming it",
+                "supplying its suspend nodes' outputs",
                 "retrying it",
                 "changing its parameters",
                 "removing spec.shutdown",

@@ -10,8 +10,6 @@ use k8s_openapi::api::core::v1::Volume;
 
 use crate::workflow::{Outputs, Parameter, Template, TemplateKind};
 
-const NOT_YET: &str = "not supported yet";
-
 pub(crate) fn check(path: &str, t: &Template, p: &mut Vec<Problem>) {
     let Some(outputs) = &t.outputs else { return };
     if outputs.result.is_some() || outputs.exit_code.is_some() {
@@ -68,9 +66,8 @@ fn source_problem(param: &Parameter, kind: Option<TemplateKind>) -> Option<Strin
             crate::expr::compile(e).err().map(|e| format!("valueFrom.expression is invalid: {e}"))
         }
         (_, _, Some(_), _) => Some("valueFrom.expression computes a steps or DAG template's output".into()),
-        (.., Some(_)) => {
-            Some(format!("valueFrom.supplied is {NOT_YET} (upstream Argo feature: values supplied when resuming)"))
-        }
+        (.., Some(_)) if kind == Some(TemplateKind::Suspend) => None,
+        (.., Some(_)) => Some("valueFrom.supplied is an output of a suspend template, given when it is resumed".into()),
         _ => Some("valueFrom needs path (container, script), parameter or expression (steps, DAG)".into()),
     }
 }

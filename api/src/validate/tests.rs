@@ -180,7 +180,10 @@ fn the_executors_names_are_reserved_and_outputs_name_their_source() {
          "outputs": {"parameters": [
             {"name": "rel", "valueFrom": {"path": "tmp/x"}},
             {"name": "none"},
-            {"name": "bad name!", "globalName": "also bad!", "valueFrom": {"path": "/x"}}]}}]}));
+            {"name": "bad name!", "globalName": "also bad!", "valueFrom": {"path": "/x"}},
+            {"name": "given", "valueFrom": {"supplied": {}}},
+            {"name": "both", "valueFrom": {"path": "/x", "expression": "1"}}]}},
+        {"name": "gate", "suspend": {}, "outputs": {"parameters": [{"name": "ok", "valueFrom": {"supplied": {}}}]}}]}));
     for expected in [
         "spec.volumes[0].name: \"argo-exec\" is the name of the volume argo-exec is installed in; choose another",
         "spec.templates[0].outputs.parameters[0]: valueFrom.path reads a file of a container or script template's pod",
@@ -188,9 +191,15 @@ fn the_executors_names_are_reserved_and_outputs_name_their_source() {
         "spec.templates[1].volumes[0].name: \"argo-exec\" is the name of the volume argo-exec is installed in; choose another",
         "spec.templates[1].outputs.parameters[0]: valueFrom.path must be an absolute path in the main container",
         "spec.templates[1].outputs.parameters[1]: an output parameter needs valueFrom",
+        "spec.templates[1].outputs.parameters[3]: valueFrom.supplied is an output of a suspend template, given when it is resumed",
+        "spec.templates[1].outputs.parameters[4]: valueFrom takes one of path, parameter, expression or supplied",
     ] {
         assert!(p.iter().any(|m| m.starts_with(expected)), "{expected}\n{p:#?}");
     }
     assert!(p.iter().any(|m| m.starts_with("spec.templates[1].outputs.parameters[2].name:")), "{p:#?}");
     assert!(p.iter().any(|m| m.starts_with("spec.templates[1].outputs.parameters[2].globalName:")), "{p:#?}");
+    assert!(
+        !p.iter().any(|m| m.starts_with("spec.templates[2]")),
+        "a suspend template's supplied output is fine: {p:#?}"
+    );
 }

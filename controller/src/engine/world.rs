@@ -34,6 +34,9 @@ pub(super) struct World<'a> {
     pub gate: Gate,
     /// `kubectl argo resume` time: suspend nodes started before it resume.
     pub resume_at: Option<Timestamp>,
+    /// Output values `kubectl argo resume -p` supplied, or why they cannot
+    /// be read.
+    pub supplied: Option<Result<BTreeMap<String, String>, String>>,
     /// The workflow's pod-level fields with its globals substituted, made
     /// once per pass when the first pod is rendered.
     pub pod_level: OnceCell<Result<WorkflowSpec, String>>,
@@ -80,6 +83,11 @@ impl<'a> World<'a> {
             globals: globals(wf),
             gate: gate(spec, started, input.now),
             resume_at: annotations.and_then(|a| a.get(keys::RESUME)).and_then(|t| t.parse().ok()),
+            supplied: annotations.and_then(|a| a.get(keys::RESUME_PARAMETERS)).map(|v| {
+                serde_json::from_str(v).map_err(|e| {
+                    format!("the annotation {}: not a JSON object of strings: {e}", keys::RESUME_PARAMETERS)
+                })
+            }),
             pod_level: OnceCell::new(),
         }
     }

@@ -10,13 +10,16 @@ use serde_json::{Value, json};
 use super::Ctx;
 use crate::cluster::split_target;
 use crate::error::Result;
+use crate::view::WorkflowView;
 
 pub const SUSPEND_EXAMPLES: &str = "Examples:
   kubectl argo suspend my-wf
   kubectl argo suspend @latest";
 pub const RESUME_EXAMPLES: &str = "Examples:
   # Resume a suspended workflow, and its suspend nodes
-  kubectl argo resume my-wf";
+  kubectl argo resume my-wf
+  # Give the suspend nodes' outputs declared with valueFrom.supplied
+  kubectl argo resume my-wf -p approve=YES";
 pub const STOP_EXAMPLES: &str = "Examples:
   kubectl argo stop my-wf
   kubectl argo stop my-wf --message \"stopped for maintenance\"";
@@ -45,7 +48,7 @@ async fn each(
     ctx: &Ctx,
     names: &[String],
     verb: &str,
-    patch: impl Fn(&str) -> std::result::Result<Value, String>,
+    patch: impl Fn(&WorkflowView) -> std::result::Result<Value, String>,
 ) -> Result<ExitCode> {
     let mut failed = false;
     for target in names {
@@ -60,7 +63,7 @@ async fn each(
                 continue;
             }
         };
-        let body = match patch(wf.phase()) {
+        let body = match patch(&wf) {
             Ok(body) => body,
             Err(why) => {
                 eprintln!("error: workflow {name}: {why}");
@@ -84,8 +87,8 @@ fn completed(phase: &str) -> bool {
 }
 
 pub async fn suspend(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
-    each(ctx, &args.names, "suspended", |phase| {
-        if completed(phase) {
+    each(ctx, &args.names, "suspended", |wf| {
+        if completed(wf.phase()) {
             return Err("cannot suspend completed workflows".into());
         }
         Ok(json!({"spec": {"suspend": true}}))
@@ -93,20 +96,53 @@ pub async fn suspend(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
     .await
 }
 
-pub async fn resume(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub targets: TargetsArgs,
+    /// An output of the suspend nodes being resumed (`valueFrom.supplied`):
+    /// NAME=VALUE (repeatable)
+    #[arg(short = 'p', long = "parameter", value_name = "NAME=VALUE")]
+    pub parameters: Vec<String>,
+}
+
+pub async fn resume(args: ResumeArgs, ctx: &Ctx) -> Result<ExitCode> {
     let at = super::shared::now().to_string();
-    each(ctx, &args.names, "resumed", |phase| {
-        if completed(phase) {
+    let mut supplied = serde_json::Map::new();
+    for p in &args.parameters {
+        let (name, value) = super::shared::parse_parameter(p)?;
+        supplied.insert(name, Value::String(value));
+    }
+    each(ctx, &args.targets.names, "resumed", |wf| {
+        if completed(wf.phase()) {
             return Err("cannot resume completed workflows".into());
         }
-        Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": {argo_api::keys::RESUME: at}}}))
+        let declared = wf.supplied_outputs();
+        if let Some(unknown) = supplied.keys().find(|k| !declared.contains(k.as_str())) {
+            return Err(format!(
+                "no suspend template declares an output {unknown:?} with valueFrom.supplied (it has: {})",
+                if declared.is_empty() {
+                    "none".to_owned()
+                } else {
+                    declared.into_iter().collect::<Vec<_>>().join(", ")
+                }
+            ));
+        }
+        let mut annotations = json!({argo_api::keys::RESUME: at});
+        if !supplied.is_empty() {
+            annotations[argo_api::keys::RESUME_PARAMETERS] = Value::String(Value::Object(supplied.clone()).to_string());
+        }
+        Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": annotations}}))
     })
     .await
 }
 
-fn shutdown(strategy: &'static str, message: Option<String>) -> impl Fn(&str) -> std::result::Result<Value, String> {
-    move |phase| {
-        if completed(phase) {
+fn shutdown(
+    strategy: &'static str,
+    message: Option<String>,
+) -> impl Fn(&WorkflowView) -> std::result::Result<Value, String> {
+    move |wf: &WorkflowView| {
+        if completed(wf.phase()) {
             return Err("cannot shutdown a completed workflow".into());
         }
         let mut body = json!({"spec": {"shutdown": strategy}});

@@ -41,6 +41,7 @@ fn carried(key: &str) -> bool {
         argo_api::keys::PHASE
             | argo_api::keys::WORKFLOW_COMPLETED
             | argo_api::keys::RESUME
+            | argo_api::keys::RESUME_PARAMETERS
             | argo_api::keys::RETRY
             | argo_api::keys::SHUTDOWN_MESSAGE
             | argo_api::keys::RESUBMITTED_FROM

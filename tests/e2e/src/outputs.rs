@@ -78,6 +78,13 @@ pub fn check_values(file: &str, wf: &Workflow) -> Option<Result<(), String>> {
             expect_eq("main's result", root_result(wf)?, want)
         },
         "conditional-parameters.yaml" | "dag-conditional-parameters.yaml" => conditional_parameters,
+        "suspend-template-outputs.yaml" => |wf: &Workflow| {
+            expect_eq("what release printed", result(wf, "release")?, "approved by the conformance test")
+        },
+        "intermediate-parameters.yaml" => |wf: &Workflow| {
+            expect_eq("approve", param(wf, "approval", "approve")?, "YES")?;
+            expect_eq("deploy-prod", node(wf, "deploy-prod")?.phase.as_str(), "Succeeded")
+        },
         "skipped-output-defaults/expression-fallback.yaml" => {
             |wf: &Workflow| expect_eq("the DAG's result", param(wf, root_name(wf)?, "result")?, "expr-fallback")
         }

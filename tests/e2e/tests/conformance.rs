@@ -154,6 +154,15 @@ const EXPECT: &[(&str, Expect, &str)] = &[
     ("sidecar-dind.yaml", Expect::NotRun, "runs Docker in Docker (docker:19.03.13-dind, privileged)"),
 ];
 
+/// Suspend nodes waiting for a person, whom the test plays.
+const PERSON: &[&str] = &["approve", "approval"];
+
+/// What the person gives when resuming (`valueFrom.supplied`).
+const SUPPLIED: &[(&str, &str)] = &[
+    ("suspend-template-outputs.yaml", "message=approved by the conformance test"),
+    ("intermediate-parameters.yaml", "approve=YES"),
+];
+
 fn expectation(file: &str) -> (Expect, &'static str) {
     EXPECT
         .iter()
@@ -367,11 +376,17 @@ async fn watch(cluster: &Cluster, ns: &str, runs: &[Run]) -> Result<Outcomes> {
             if !settled {
                 pending += 1;
             }
-            let waiting = workflows::nodes(&wf)
-                .values()
-                .any(|n| n.type_ == NodeType::Suspend && n.phase == Phase::Running && n.display_name == "approve");
+            let waiting = workflows::nodes(&wf).values().any(|n| {
+                n.type_ == NodeType::Suspend && n.phase == Phase::Running && PERSON.contains(&n.display_name.as_str())
+            });
             if waiting && resumed.insert(run.name.clone()) {
-                run_ok(cluster.kubectl().args(["argo", "resume", &run.name, "-n", ns]))?;
+                let mut args = vec!["argo", "resume", &run.name, "-n", ns];
+                for (file, value) in SUPPLIED {
+                    if *file == run.file {
+                        args.extend(["-p", value]);
+                    }
+                }
+                run_ok(cluster.kubectl().args(args))?;
             }
             outcome.insert(run.file.clone(), (phase, message));
         }

@@ -8,19 +8,8 @@ mod common;
 use argo_api::workflow::{NodeStatus, Phase};
 use common::*;
 
-fn param<'a>(n: &'a NodeStatus, name: &str) -> Option<&'a str> {
-    n.outputs.as_ref()?.parameters.iter().find(|p| p.name == name)?.value.as_ref().map(|v| v.as_str())
-}
-
 fn result(n: &NodeStatus) -> Option<&str> {
     n.outputs.as_ref()?.result.as_deref()
-}
-
-/// The main container's args of the pod a node ran.
-fn args(s: &argo_controller::engine::sim::Sim, display: &str) -> Vec<String> {
-    let pod = node(s, display).pod_name.clone().unwrap_or_else(|| node(s, display).id.clone());
-    let spec = s.pods.get(&pod).and_then(|p| p.spec.clone()).expect("the node's pod");
-    spec.containers[0].args.clone().unwrap_or_default()
 }
 
 #[test]

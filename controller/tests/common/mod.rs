@@ -53,3 +53,15 @@ pub fn assert_no_duplicate_pods(s: &Sim) {
     names.dedup();
     assert_eq!(before, names.len(), "a pod was created twice: {:?}", s.created);
 }
+
+/// A node's output parameter `name`.
+pub fn param<'a>(n: &'a NodeStatus, name: &str) -> Option<&'a str> {
+    n.outputs.as_ref()?.parameters.iter().find(|p| p.name == name)?.value.as_ref().map(|v| v.as_str())
+}
+
+/// The main container's args of the pod a node ran.
+pub fn args(s: &Sim, display: &str) -> Vec<String> {
+    let pod = node(s, display).pod_name.clone().unwrap_or_else(|| node(s, display).id.clone());
+    let spec = s.pods.get(&pod).and_then(|p| p.spec.clone()).expect("the node's pod");
+    spec.containers[0].args.clone().unwrap_or_default()
+}

@@ -78,6 +78,11 @@ pub fn check_values(file: &str, wf: &Workflow) -> Option<Result<(), String>> {
             expect_eq("main's result", root_result(wf)?, want)
         },
         "conditional-parameters.yaml" | "dag-conditional-parameters.yaml" => conditional_parameters,
+        "conditionals.yaml" => |wf: &Workflow| {
+            expect_eq("the govaluate when", node(wf, "print-hello-govaluate")?.phase.as_str(), "Succeeded")?;
+            expect_eq("the expr when", node(wf, "print-hello-expr")?.phase.as_str(), "Succeeded")?;
+            expect_eq("the when over a missing parameter", node(wf, "print-hello-expr-json")?.phase.as_str(), "Error")
+        },
         "suspend-template-outputs.yaml" => |wf: &Workflow| {
             expect_eq("what release printed", result(wf, "release")?, "approved by the conformance test")
         },

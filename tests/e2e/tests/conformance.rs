@@ -129,6 +129,11 @@ const EXPECT: &[(&str, Expect, &str)] = &[
         "the exit handler posts to the placeholder URL YOUR_WEBHOOK_URL_HERE",
     ),
     (
+        "conditionals.yaml",
+        Expect::Phase(Phase::Failed),
+        "its third step's when reads workflow.parameters.json, which it never declares: that expression cannot evaluate and the step errors; the other two run",
+    ),
+    (
         "retry-conditional.yaml",
         Expect::Phase(Phase::Failed),
         "python exits 1 or 2, never 0; the retry expression stops at the first exit 1, else after ten retries",

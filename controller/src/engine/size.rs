@@ -10,9 +10,12 @@ use super::io::{Action, Input, Output};
 /// What the status may take: what the spec and metadata leave of the
 /// object size etcd accepts.
 pub(super) fn status_budget(input: &Input) -> usize {
-    let wf = input.workflow;
+    budget(input.workflow, input.limits)
+}
+
+fn budget(wf: &argo_api::Workflow, limits: argo_api::limits::Limits) -> usize {
     let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
-    input.limits.object_bytes.saturating_sub(taken)
+    limits.object_bytes.saturating_sub(taken)
 }
 
 /// The status as it can be stored: as it is, or with its nodes packed
@@ -30,9 +33,7 @@ pub(super) fn fit(mut status: WorkflowStatus, budget: usize) -> Result<WorkflowS
 
 /// `fit` for a workflow's status outside a reconcile (a retry's).
 pub(super) fn fit_default(wf: &argo_api::Workflow, status: WorkflowStatus) -> WorkflowStatus {
-    let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
-    let budget = argo_api::limits::Limits::default().object_bytes.saturating_sub(taken);
-    match fit(status.clone(), budget) {
+    match fit(status.clone(), budget(wf, Default::default())) {
         Ok(s) => s,
         // Stored before in some form: the write says what is wrong.
         Err(_) => status,

@@ -110,11 +110,11 @@ async fn controller(
             instance: Some(args.identity()),
         },
     );
+    let images = images::Images::new(args.registry_mirror.as_deref());
     let mut shared =
-        Shared::new(client, pod_store, pods_synced, projects, recorder, metrics, args.pod_create_concurrency);
+        Shared::new(client, pod_store, pods_synced, projects, recorder, metrics, args.pod_create_concurrency, images);
     shared.test_panics = args.test_panic_annotation;
     shared.executor = args.executor();
-    shared.images = images::Images::new(args.registry_mirror.as_deref());
     let shared = Arc::new(shared);
     let shutdown = async move {
         tokio::select! {

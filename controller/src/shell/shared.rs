@@ -52,6 +52,7 @@ impl Shared {
         recorder: Recorder,
         metrics: Arc<Metrics>,
         create_concurrency: usize,
+        images: super::images::Images,
     ) -> Shared {
         Shared {
             client,
@@ -63,7 +64,7 @@ impl Shared {
             create_concurrency,
             test_panics: false,
             executor: Default::default(),
-            images: super::images::Images::new(None),
+            images,
             create_errors: Mutex::default(),
             written: Mutex::default(),
         }

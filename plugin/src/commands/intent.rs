@@ -113,28 +113,35 @@ pub async fn resume(args: ResumeArgs, ctx: &Ctx) -> Result<ExitCode> {
         let (name, value) = super::shared::parse_parameter(p)?;
         supplied.insert(name, Value::String(value));
     }
-    each(ctx, &args.targets.names, "resumed", |wf| {
-        if completed(wf.phase()) {
-            return Err("cannot resume completed workflows".into());
-        }
-        let declared = wf.supplied_outputs();
-        if let Some(unknown) = supplied.keys().find(|k| !declared.contains(k.as_str())) {
-            return Err(format!(
-                "no suspend template declares an output {unknown:?} with valueFrom.supplied (it has: {})",
-                if declared.is_empty() {
-                    "none".to_owned()
-                } else {
-                    declared.into_iter().collect::<Vec<_>>().join(", ")
-                }
-            ));
-        }
-        let mut annotations = json!({argo_api::keys::RESUME: at});
-        if !supplied.is_empty() {
-            annotations[argo_api::keys::RESUME_PARAMETERS] = Value::String(Value::Object(supplied.clone()).to_string());
-        }
-        Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": annotations}}))
-    })
-    .await
+    each(ctx, &args.targets.names, "resumed", |wf| resume_patch(wf, &at, &supplied)).await
+}
+
+/// The patch that resumes `wf`, with the outputs to supply; refused for a
+/// finished workflow or a name no suspend template declares as supplied.
+fn resume_patch(
+    wf: &WorkflowView,
+    at: &str,
+    supplied: &serde_json::Map<String, Value>,
+) -> std::result::Result<Value, String> {
+    if completed(wf.phase()) {
+        return Err("cannot resume completed workflows".into());
+    }
+    let declared = wf.supplied_outputs();
+    if let Some(unknown) = supplied.keys().find(|k| !declared.contains(k.as_str())) {
+        return Err(format!(
+            "no suspend template declares an output {unknown:?} with valueFrom.supplied (it has: {})",
+            if declared.is_empty() {
+                "none".to_owned()
+            } else {
+                declared.into_iter().collect::<Vec<_>>().join(", ")
+            }
+        ));
+    }
+    let mut annotations = json!({argo_api::keys::RESUME: at});
+    if !supplied.is_empty() {
+        annotations[argo_api::keys::RESUME_PARAMETERS] = Value::String(Value::Object(supplied.clone()).to_string());
+    }
+    Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": annotations}}))
 }
 
 fn shutdown(
@@ -159,4 +166,30 @@ pub async fn stop(args: ShutdownArgs, ctx: &Ctx) -> Result<ExitCode> {
 
 pub async fn terminate(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
     each(ctx, &args.names, "terminated", shutdown("Terminate", None)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn resume_supplies_only_declared_outputs() {
+        let wf: WorkflowView = serde_json::from_value(json!({
+            "spec": {"templates": [
+                {"name": "gate", "suspend": {}, "outputs": {"parameters": [{"name": "approve", "valueFrom": {"supplied": {}}}]}},
+                {"name": "c", "container": {}, "outputs": {"parameters": [{"name": "p", "valueFrom": {"path": "/p"}}]}}]},
+            "status": {"phase": "Running"}}))
+        .unwrap();
+        let given = |k: &str| json!({k: "YES"}).as_object().cloned().unwrap();
+        let patch = resume_patch(&wf, "t", &given("approve")).unwrap();
+        let annotations = &patch["metadata"]["annotations"];
+        assert_eq!(annotations[argo_api::keys::RESUME], "t");
+        assert_eq!(annotations[argo_api::keys::RESUME_PARAMETERS], r#"{"approve":"YES"}"#);
+        let e = resume_patch(&wf, "t", &given("p")).unwrap_err();
+        assert_eq!(e, r#"no suspend template declares an output "p" with valueFrom.supplied (it has: approve)"#);
+        let done: WorkflowView = serde_json::from_value(json!({"status": {"phase": "Succeeded"}})).unwrap();
+        assert!(resume_patch(&done, "t", &Default::default()).unwrap_err().contains("completed"));
+    }
 }

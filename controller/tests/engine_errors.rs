@@ -38,7 +38,7 @@ spec:
 }
 
 #[test]
-fn unsupported_outputs_are_refused_by_name() {
+fn outputs_in_the_wrong_kind_of_template_are_refused_by_name() {
     let (s, phase) = run(r#"
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -56,7 +56,7 @@ spec:
     assert_eq!(phase, Phase::Error);
     let msg = s.workflow.status.as_ref().unwrap().message.clone().unwrap();
     for expected in [
-        "spec.templates[0].outputs.parameters[0]: valueFrom.supplied is not supported yet (upstream Argo feature: values supplied when resuming)",
+        "spec.templates[0].outputs.parameters[0]: valueFrom.supplied is an output of a suspend template, given when it is resumed",
         "spec.templates[0].outputs.parameters[1]: valueFrom.parameter names a step's or task's output in steps or a DAG",
     ] {
         assert!(msg.contains(expected), "{msg}");

@@ -4,6 +4,7 @@ mod cluster;
 mod controller;
 mod plugin;
 mod procstat;
+mod ui;
 mod webhook;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ enum Command {
     Webhook(webhook::Args),
     /// Plugin start-up, list against kubectl get, get of a big workflow
     Plugin(plugin::Args),
+    /// The web UI in headless chromium: list first paint, graph of a big workflow
+    Ui(ui::Args),
 }
 
 #[tokio::main]
@@ -32,5 +35,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Controller(args) => controller::run(args).await,
         Command::Webhook(args) => webhook::run(args).await,
         Command::Plugin(args) => plugin::run(args).await,
+        Command::Ui(args) => ui::run(args).await,
     }
 }

@@ -33,7 +33,7 @@ pub struct Args {
     runs: usize,
 }
 
-const NS: &str = "bench-plugin";
+pub const NS: &str = "bench-plugin";
 
 fn resource() -> ApiResource {
     ApiResource::erase::<argo_api::Workflow>(&())
@@ -80,7 +80,7 @@ fn big_nodes(wf: &str, n: usize) -> Value {
     Value::Object(nodes)
 }
 
-async fn create(api: &Api<DynamicObject>, obj: Value, status: Value) -> Result<()> {
+pub async fn create(api: &Api<DynamicObject>, obj: Value, status: Value) -> Result<()> {
     let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
     let o: DynamicObject = serde_json::from_value(obj)?;
     match api.create(&PostParams::default(), &o).await {
@@ -114,13 +114,9 @@ fn kubectl(args: &Args, plugin_dir: &Path) -> Command {
     c
 }
 
-pub async fn run(args: Args) -> Result<()> {
-    let client = cluster::client(&args.kubeconfig).await?;
-    cluster::namespace(&client, NS).await?;
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &resource());
-    println!("plugin benchmark, one run (medians of {} runs):", args.runs);
-    let started = Instant::now();
-    let results: Vec<Result<()>> = stream::iter(0..args.workflows)
+/// `workflows` small finished workflows and `big`, a chain of `nodes` nodes.
+pub async fn populate(api: &Api<DynamicObject>, workflows: usize, nodes: usize) -> Result<()> {
+    let results: Vec<Result<()>> = stream::iter(0..workflows)
         .map(|i| {
             let api = api.clone();
             async move {
@@ -136,8 +132,18 @@ pub async fn run(args: Args) -> Result<()> {
         "spec": {"entrypoint": "main", "templates": [{"name": "main", "dag": {"tasks": [{"name": "t0", "template": "echo"}]}},
             {"name": "echo", "container": {"image": "alpine:3.19"}}]}});
     let big_status = json!({"phase": "Succeeded", "startedAt": time("00", "00:00"), "finishedAt": time("01", "00:00"),
-        "progress": format!("{0}/{0}", args.nodes), "nodes": big_nodes("big", args.nodes)});
-    create(&api, big, big_status).await?;
+        "progress": format!("{0}/{0}", nodes), "nodes": big_nodes("big", nodes)});
+    create(api, big, big_status).await?;
+    Ok(())
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    let client = cluster::client(&args.kubeconfig).await?;
+    cluster::namespace(&client, NS).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &resource());
+    println!("plugin benchmark, one run (medians of {} runs):", args.runs);
+    let started = Instant::now();
+    populate(&api, args.workflows, args.nodes).await?;
     println!(
         "  setup: {} workflows + one of {} nodes in {:.1} s",
         args.workflows + 1,

@@ -137,6 +137,28 @@ spec:
 }
 
 #[test]
+fn a_pod_never_seen_is_created_again_however_late_the_controller_looks() {
+    let mut s = sim(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: late}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: alpine}
+"#);
+    s.reconcile();
+    assert_eq!(s.created.len(), 1);
+    // The create was lost (it timed out on a busy apiserver) and the next
+    // look comes five minutes later.
+    s.pods.clear();
+    s.advance(std::time::Duration::from_secs(300));
+    assert_eq!(s.run(100), Some(Phase::Succeeded));
+    assert_eq!(s.created.len(), 2, "created again, not failed as deleted");
+}
+
+#[test]
 fn refuse_keeps_the_status_and_names_the_problem() {
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
     let out = engine::refuse(None, "spec.templates[0].synchronization: not supported".into(), now);

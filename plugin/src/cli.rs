@@ -94,6 +94,9 @@ pub enum Command {
     /// Validate workflow files offline, as the admission webhook would
     #[command(after_help = crate::commands::lint::EXAMPLES)]
     Lint(LintArgs),
+    /// Open the web UI: live workflows of one or more clusters, in the browser
+    #[command(after_help = crate::ui::EXAMPLES)]
+    Ui(crate::ui::UiArgs),
     /// Install or upgrade argo-rs in the cluster (or run it on this machine with --local)
     #[command(after_help = crate::install::INSTALL_EXAMPLES)]
     Install(crate::install::InstallArgs),

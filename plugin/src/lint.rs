@@ -105,7 +105,10 @@ pub fn lint_text(file: &str, text: &str, project: Option<&WorkflowProject>, name
             Some(_) => continue,
         };
         let object = format!("{} {name:?}", doc.kind().unwrap_or("object"));
-        out.extend(problems.into_iter().map(|p| finding(doc.line, Some(object.clone()), p)));
+        out.extend(problems.into_iter().map(|p| {
+            let line = crate::locate::line_of(text, doc.line, &p.path);
+            finding(line, Some(object.clone()), p)
+        }));
     }
     out
 }

@@ -7,7 +7,9 @@ mod error;
 mod follow;
 mod install;
 mod lint;
+mod locate;
 mod print;
+mod ui;
 mod view;
 
 use std::process::ExitCode;

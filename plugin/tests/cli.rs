@@ -126,9 +126,12 @@ fn lint_accepts_good_files_and_locates_problems() {
     let out = run(&["lint", &bad]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    // The Workflow is the second document, starting on line 7.
-    assert!(stdout.contains(&format!("{bad}:7: Workflow \"broken\": spec.entrypoint")), "{stdout}");
-    assert!(stdout.contains("inputs.parameters.nope"), "{stdout}");
+    // The Workflow is the second document (line 7); each problem is at its field's line.
+    assert!(stdout.contains(&format!("{bad}:12: Workflow \"broken\": spec.entrypoint")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{bad}:17: Workflow \"broken\": spec.templates[0].container.command[1]")),
+        "{stdout}"
+    );
     assert!(!stdout.contains("ConfigMap"), "non-Argo documents are skipped:\n{stdout}");
     assert!(stdout.contains("linting errors found!"), "{stdout}");
 }
@@ -138,7 +141,7 @@ fn lint_walks_directories_and_reads_stdin() {
     let out = run(&["lint", &fixture("lint")]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout.contains("bad.yaml:7:"), "the nested file is linted:\n{stdout}");
+    assert!(stdout.contains("bad.yaml:12:"), "the nested file is linted:\n{stdout}");
 
     let mut child = bin().args(["lint", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let good = std::fs::read(fixture("lint/good.yaml")).unwrap();

@@ -107,3 +107,15 @@ REGISTRY=127.0.0.1:$REGISTRY_PORT
 NODE_DIR=$STATE_DIR/node
 # Which cluster's state dir owns the machine's real node.
 REAL_NODE_OWNER=/run/argo-rs-real-node.owner
+
+# The web UI's tests and benchmark drive a real browser: Debian's chromium
+# and its chromedriver. Installs them when missing (root), else says how.
+need_browser() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+  local pkgs=(chromium chromium-driver fonts-dejavu-core)
+  [ "$(id -u)" = 0 ] || die "the UI tests need a browser: apt-get install ${pkgs[*]}"
+  note "installing ${pkgs[*]} (apt-get) for the UI tests"
+  { apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1 ||
+    { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1; }; } ||
+    die "apt-get could not install ${pkgs[*]}"
+}

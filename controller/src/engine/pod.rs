@@ -124,7 +124,14 @@ impl Ctx<'_> {
         let created = node.started_at.clone().map_or(now, |t| t.0);
         let young = now.duration_since(created) < POD_APPEAR_GRACE.try_into().unwrap_or_default();
         let (pending, name, tname) = (node.phase == Phase::Pending, node.name.clone(), node.template_name.clone());
-        match (pending && young, failure) {
+        // A pod never seen on a node may never have been created (a create
+        // that timed out, then a controller restart that forgot it, then a
+        // first look only minutes later on a busy cluster): creating it is
+        // still right, however late. A pod seen scheduled and then gone
+        // was deleted.
+        let never_seen = pending && node.host_node_name.is_none();
+        let recreate = pending && (young || (never_seen && failure.is_none()));
+        match (recreate, failure) {
             (true, failure) => {
                 // Created but not yet seen (watch lag, a crash before the
                 // create, a passing apiserver error): creating again is

@@ -49,6 +49,13 @@ pub struct DeleteArgs {
     pub dry_run: bool,
 }
 
+/// Deletes workflow `name` (its pods go with it): what the CLI and the
+/// web UI both do.
+pub async fn delete_one(conn: &crate::cluster::Conn, name: &str, params: &DeleteParams) -> Result<()> {
+    conn.raw(false).delete(name, params).await.map_err(|e| conn.err(e))?;
+    Ok(())
+}
+
 pub async fn run(args: DeleteArgs, ctx: &Ctx) -> Result<ExitCode> {
     let filtered = args.all
         || args.completed
@@ -75,10 +82,10 @@ pub async fn run(args: DeleteArgs, ctx: &Ctx) -> Result<ExitCode> {
             let (context, name) = split_target(target);
             let conn = ctx.conn(context, false).await?;
             let name = conn.resolve(name).await?;
-            match conn.raw(false).delete(&name, &params).await {
-                Ok(_) => println!("Workflow '{name}' deleted{suffix}"),
+            match delete_one(&conn, &name, &params).await {
+                Ok(()) => println!("Workflow '{name}' deleted{suffix}"),
                 Err(e) => {
-                    eprintln!("{}", conn.err(e).report());
+                    eprintln!("{}", e.report());
                     failed = true;
                 }
             }

@@ -8,8 +8,8 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::cluster::split_target;
-use crate::error::Result;
+use crate::cluster::{Conn, split_target};
+use crate::error::{Error, Result};
 use crate::view::WorkflowView;
 
 pub const SUSPEND_EXAMPLES: &str = "Examples:
@@ -55,26 +55,10 @@ async fn each(
         let (context, name) = split_target(target);
         let conn = ctx.conn(context, false).await?;
         let name = conn.resolve(name).await?;
-        let wf = match conn.view(&name).await {
-            Ok(wf) => wf,
+        match apply(&conn, &name, &patch).await {
+            Ok(()) => println!("workflow {name} {verb}"),
             Err(e) => {
                 eprintln!("{}", e.report());
-                failed = true;
-                continue;
-            }
-        };
-        let body = match patch(&wf) {
-            Ok(body) => body,
-            Err(why) => {
-                eprintln!("error: workflow {name}: {why}");
-                failed = true;
-                continue;
-            }
-        };
-        match conn.raw(false).patch(&name, &PatchParams::default(), &Patch::Merge(&body)).await {
-            Ok(_) => println!("workflow {name} {verb}"),
-            Err(e) => {
-                eprintln!("{}", conn.err(e).report());
                 failed = true;
             }
         }
@@ -82,18 +66,35 @@ async fn each(
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// Reads workflow `name` and writes the patch `patch` makes of it: what
+/// the CLI's commands and the web UI's buttons both do.
+pub async fn apply(
+    conn: &Conn,
+    name: &str,
+    patch: impl Fn(&WorkflowView) -> std::result::Result<Value, String>,
+) -> Result<()> {
+    let wf = conn.view(name).await?;
+    let body = patch(&wf).map_err(|why| Error::Other(format!("workflow {name}: {why}")))?;
+    conn.raw(false)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| conn.err(e))?;
+    Ok(())
+}
+
 fn completed(phase: &str) -> bool {
     matches!(phase, "Succeeded" | "Failed" | "Error")
 }
 
 pub async fn suspend(args: TargetsArgs, ctx: &Ctx) -> Result<ExitCode> {
-    each(ctx, &args.names, "suspended", |wf| {
-        if completed(wf.phase()) {
-            return Err("cannot suspend completed workflows".into());
-        }
-        Ok(json!({"spec": {"suspend": true}}))
-    })
-    .await
+    each(ctx, &args.names, "suspended", suspend_patch).await
+}
+
+pub fn suspend_patch(wf: &WorkflowView) -> std::result::Result<Value, String> {
+    if completed(wf.phase()) {
+        return Err("cannot suspend completed workflows".into());
+    }
+    Ok(json!({"spec": {"suspend": true}}))
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,7 +119,7 @@ pub async fn resume(args: ResumeArgs, ctx: &Ctx) -> Result<ExitCode> {
 
 /// The patch that resumes `wf`, with the outputs to supply; refused for a
 /// finished workflow or a name no suspend template declares as supplied.
-fn resume_patch(
+pub fn resume_patch(
     wf: &WorkflowView,
     at: &str,
     supplied: &serde_json::Map<String, Value>,
@@ -144,7 +145,7 @@ fn resume_patch(
     Ok(json!({"spec": {"suspend": null}, "metadata": {"annotations": annotations}}))
 }
 
-fn shutdown(
+pub fn shutdown(
     strategy: &'static str,
     message: Option<String>,
 ) -> impl Fn(&WorkflowView) -> std::result::Result<Value, String> {

@@ -83,6 +83,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stop(args) => block_on(intent::stop(args, &ctx)),
         Command::Terminate(args) => block_on(intent::terminate(args, &ctx)),
         Command::Wait(args) => block_on(wait::run(args, &ctx)),
+        Command::Ui(args) => block_on(crate::ui::run(args, &ctx)),
         Command::Install(args) => block_on(crate::install::install(args, &ctx)),
         Command::Uninstall(args) => block_on(crate::install::uninstall(args, &ctx)),
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::shared::{Format, columns, output_parser, parse_parameter, set_parameters, show, view_of};
-use crate::cluster::split_target;
+use crate::cluster::{Conn, split_target};
 use crate::error::{Error, Result};
 
 pub const EXAMPLES: &str = "Examples:
@@ -77,6 +77,15 @@ pub fn resubmission(old: &DynamicObject, parameters: &[(String, String)]) -> Val
     })
 }
 
+/// Creates a copy of workflow `name` with new values for `parameters`:
+/// what the CLI and the web UI both do.
+pub async fn resubmit(conn: &Conn, name: &str, parameters: &[(String, String)]) -> Result<DynamicObject> {
+    let api = conn.raw(false);
+    let old = api.get(name).await.map_err(|e| conn.err(e))?;
+    let new: DynamicObject = serde_json::from_value(resubmission(&old, parameters))?;
+    api.create(&PostParams::default(), &new).await.map_err(|e| conn.err(e))
+}
+
 pub async fn run(args: ResubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
     if args.memoized {
         return Err(Error::Usage(
@@ -87,10 +96,7 @@ pub async fn run(args: ResubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let (context, name) = split_target(&args.name);
     let conn = ctx.conn(context, args.wait).await?;
     let name = conn.resolve(name).await?;
-    let api = conn.raw(false);
-    let old = api.get(&name).await.map_err(|e| conn.err(e))?;
-    let new: DynamicObject = serde_json::from_value(resubmission(&old, &parameters))?;
-    let created = api.create(&PostParams::default(), &new).await.map_err(|e| conn.err(e))?;
+    let created = resubmit(&conn, &name, &parameters).await?;
     let new_name = created.metadata.name.clone().unwrap_or_default();
     if args.output == Some(Format::Name) {
         println!("{new_name}");

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::shared::{Format, columns, output_parser, parse_parameter, set_parameters, show, view_of};
-use crate::cluster::split_target;
+use crate::cluster::{Conn, split_target};
 use crate::error::{Error, Result};
 
 pub const EXAMPLES: &str = "Examples:
@@ -43,6 +43,46 @@ pub struct RetryArgs {
     pub output: Option<Format>,
 }
 
+/// Asks the controller to retry failed workflow `name`, with new values
+/// for `parameters`: what the CLI and the web UI both do.
+pub async fn request(
+    conn: &Conn,
+    name: &str,
+    restart_successful: bool,
+    node_field_selector: Option<String>,
+    parameters: &[(String, String)],
+) -> Result<()> {
+    let raw = conn.raw(false).get(name).await.map_err(|e| conn.err(e))?;
+    let wf = view_of(&raw);
+    if !matches!(wf.phase(), "Failed" | "Error") {
+        return Err(Error::Other(format!(
+            "workflow {name} is {}: only Failed or Error workflows can be retried",
+            if wf.phase().is_empty() { "Pending" } else { wf.phase() }
+        )));
+    }
+    let request = RetryRequest {
+        requested_at: super::shared::now().to_string(),
+        restart_successful,
+        node_field_selector,
+    };
+    // New parameter values go into the spec with the request, in one
+    // update conditional on the version read.
+    let mut body = json!({"metadata": {
+        "resourceVersion": raw.metadata.resource_version,
+        "annotations": {argo_api::keys::RETRY: serde_json::to_string(&request)?},
+    }});
+    if !parameters.is_empty() {
+        let mut spec = raw.data.get("spec").cloned().unwrap_or_else(|| json!({}));
+        set_parameters(&mut spec, parameters);
+        body["spec"] = json!({"arguments": spec["arguments"]});
+    }
+    conn.raw(false)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| conn.err(e))?;
+    Ok(())
+}
+
 pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
     if let Some(s) = &args.node_field_selector {
         argo_api::selector::NodeSelector::parse(s).map_err(|e| Error::Usage(format!("--node-field-selector: {e}")))?;
@@ -54,34 +94,7 @@ pub async fn run(args: RetryArgs, ctx: &Ctx) -> Result<ExitCode> {
     let (context, name) = split_target(&args.name);
     let conn = ctx.conn(context, args.wait).await?;
     let name = conn.resolve(name).await?;
-    let raw = conn.raw(false).get(&name).await.map_err(|e| conn.err(e))?;
-    let wf = view_of(&raw);
-    if !matches!(wf.phase(), "Failed" | "Error") {
-        return Err(Error::Other(format!(
-            "workflow {name} is {}: only Failed or Error workflows can be retried",
-            if wf.phase().is_empty() { "Pending" } else { wf.phase() }
-        )));
-    }
-    let request = RetryRequest {
-        requested_at: super::shared::now().to_string(),
-        restart_successful: args.restart_successful,
-        node_field_selector: args.node_field_selector.clone(),
-    };
-    // New parameter values go into the spec with the request, in one
-    // update conditional on the version read.
-    let mut body = json!({"metadata": {
-        "resourceVersion": raw.metadata.resource_version,
-        "annotations": {argo_api::keys::RETRY: serde_json::to_string(&request)?},
-    }});
-    if !parameters.is_empty() {
-        let mut spec = raw.data.get("spec").cloned().unwrap_or_else(|| json!({}));
-        set_parameters(&mut spec, &parameters);
-        body["spec"] = json!({"arguments": spec["arguments"]});
-    }
-    conn.raw(false)
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-        .await
-        .map_err(|e| conn.err(e))?;
+    request(&conn, &name, args.restart_successful, args.node_field_selector.clone(), &parameters).await?;
     // Show the workflow once the controller has taken the request.
     let mut current = conn.view(&name).await?;
     for _ in 0..50 {

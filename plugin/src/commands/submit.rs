@@ -96,10 +96,10 @@ fn labels(text: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-struct Submission {
-    file: String,
-    line: usize,
-    value: Value,
+pub struct Submission {
+    pub file: String,
+    pub line: usize,
+    pub value: Value,
 }
 
 /// Applies the command-line options to one workflow object.
@@ -150,47 +150,92 @@ fn prepare(args: &SubmitArgs) -> Result<(Vec<Submission>, Vec<Finding>)> {
         } else {
             path.display().to_string()
         };
-        let text = read(path)?;
-        let docs = match argo_api::load::documents(&text) {
-            Ok(d) => d,
-            Err(e) => return Err(Error::Other(format!("{file}: {e}"))),
-        };
-        for doc in docs {
-            if doc.kind() != Some("Workflow") {
-                findings.push(Finding {
-                    file: file.clone(),
-                    line: doc.line,
-                    object: None,
-                    problem: argo_api::Problem::new(
-                        "kind",
-                        format!("{:?} is not a Workflow; submit takes Workflows", doc.kind().unwrap_or("")),
-                    ),
-                });
-                continue;
-            }
-            let mut value = doc.value;
-            apply(args, &params, &extra_labels, &mut value);
-            let named = ["name", "generateName"].iter().any(|k| {
-                value.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).is_some_and(|s| !s.is_empty())
-            });
-            let mut problems = lint_workflow(&value, None, "default");
-            if !named {
-                problems.push(argo_api::Problem::new("metadata", "needs a name or generateName (or use --name)"));
-            }
-            findings.extend(problems.into_iter().map(|problem| Finding {
-                file: file.clone(),
-                line: doc.line,
-                object: Some("Workflow".into()),
-                problem,
-            }));
-            subs.push(Submission {
-                file: file.clone(),
-                line: doc.line,
-                value,
-            });
-        }
+        let (s, f) = check(&file, &read(path)?, |value| apply(args, &params, &extra_labels, value))?;
+        subs.extend(s);
+        findings.extend(f);
     }
     Ok((subs, findings))
+}
+
+/// The workflows in `text` (read from `file`), each changed by `edit`, and
+/// what is wrong with them, as admission would say: what the CLI and the
+/// web UI's submit both check before creating anything.
+pub fn check(file: &str, text: &str, edit: impl Fn(&mut Value)) -> Result<(Vec<Submission>, Vec<Finding>)> {
+    let mut subs = Vec::new();
+    let mut findings = Vec::new();
+    let docs = argo_api::load::documents(text).map_err(|e| Error::Other(format!("{file}: {e}")))?;
+    for doc in docs {
+        if doc.kind() != Some("Workflow") {
+            findings.push(Finding {
+                file: file.to_owned(),
+                line: doc.line,
+                object: None,
+                problem: argo_api::Problem::new(
+                    "kind",
+                    format!("{:?} is not a Workflow; submit takes Workflows", doc.kind().unwrap_or("")),
+                ),
+            });
+            continue;
+        }
+        let mut value = doc.value;
+        edit(&mut value);
+        let named = ["name", "generateName"]
+            .iter()
+            .any(|k| value.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).is_some_and(|s| !s.is_empty()));
+        let mut problems = lint_workflow(&value, None, "default");
+        if !named {
+            problems.push(argo_api::Problem::new("metadata", "needs a name or generateName (or use --name)"));
+        }
+        findings.extend(problems.into_iter().map(|problem| Finding {
+            file: file.to_owned(),
+            line: crate::locate::line_of(text, doc.line, &problem.path),
+            object: Some("Workflow".into()),
+            problem,
+        }));
+        subs.push(Submission {
+            file: file.to_owned(),
+            line: doc.line,
+            value,
+        });
+    }
+    Ok((subs, findings))
+}
+
+/// The object of `sub` in its own namespace, else `namespace`, else the
+/// context's; -n must not contradict the object's own.
+fn placed(conn: &crate::cluster::Conn, namespace: Option<&str>, sub: Submission) -> Result<DynamicObject> {
+    let mut obj: DynamicObject = serde_json::from_value(sub.value)?;
+    let ns = match (namespace, obj.metadata.namespace.clone()) {
+        (Some(flag), Some(own)) if flag != own => {
+            return Err(Error::Usage(format!(
+                "{}:{}: the namespace from the provided object \"{own}\" does not match the namespace \"{flag}\". You must pass '--namespace={own}' to perform this operation.",
+                sub.file, sub.line
+            )));
+        }
+        (_, Some(own)) => own,
+        (_, None) => conn.namespace.clone(),
+    };
+    obj.metadata.namespace = Some(ns);
+    Ok(obj)
+}
+
+/// Creates one checked workflow in its own namespace, else `namespace`
+/// (the one asked for with -n must not contradict the object's).
+pub async fn create(
+    conn: &crate::cluster::Conn,
+    namespace: Option<&str>,
+    sub: Submission,
+    server_dry_run: bool,
+) -> Result<DynamicObject> {
+    let obj = placed(conn, namespace, sub)?;
+    let ns = obj.metadata.namespace.clone().unwrap_or_default();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(conn.client.clone(), &ns, &kube::core::ApiResource::erase::<argo_api::Workflow>(&()));
+    let params = PostParams {
+        dry_run: server_dry_run,
+        ..Default::default()
+    };
+    api.create(&params, &obj).await.map_err(|e| conn.err(e))
 }
 
 pub async fn run(args: SubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -221,32 +266,15 @@ pub async fn run(args: SubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
     let mut done = Vec::new();
     let mut failed = false;
     for sub in subs {
-        let mut obj: DynamicObject = serde_json::from_value(sub.value)?;
-        let ns = match (&ctx.flags.namespace, obj.metadata.namespace.clone()) {
-            (Some(flag), Some(own)) if *flag != own => {
-                return Err(Error::Usage(format!(
-                    "{}:{}: the namespace from the provided object \"{own}\" does not match the namespace \"{flag}\". You must pass '--namespace={own}' to perform this operation.",
-                    sub.file, sub.line
-                )));
-            }
-            (_, Some(own)) => own,
-            (_, None) => conn.namespace.clone(),
-        };
-        obj.metadata.namespace = Some(ns.clone());
         if args.dry_run {
-            done.push(obj);
+            done.push(placed(&conn, ctx.flags.namespace.as_deref(), sub)?);
             continue;
         }
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(conn.client.clone(), &ns, &kube::core::ApiResource::erase::<argo_api::Workflow>(&()));
-        let params = PostParams {
-            dry_run: args.server_dry_run,
-            ..Default::default()
-        };
-        match api.create(&params, &obj).await {
+        match create(&conn, ctx.flags.namespace.as_deref(), sub, args.server_dry_run).await {
             Ok(created) => done.push(created),
+            Err(e @ Error::Usage(_)) => return Err(e),
             Err(e) => {
-                eprintln!("{}", conn.err(e).report());
+                eprintln!("{}", e.report());
                 failed = true;
             }
         }

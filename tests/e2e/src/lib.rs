@@ -3,6 +3,7 @@
 //! test fails with a message saying how to start it.
 
 pub mod admission;
+pub mod browser;
 pub mod outputs;
 pub mod process;
 pub mod webhook;

@@ -430,6 +430,6 @@ async fn lint_runs_through_kubectl_without_a_cluster_call() -> Result<()> {
         "kind: Workflow\napiVersion: argoproj.io/v1alpha1\nmetadata: {name: x}\nspec: {entrypoint: nope, templates: []}\n",
     )?;
     assert_eq!(bad.status.code(), Some(1));
-    assert!(out(&bad).contains("<stdin>:1: Workflow \"x\": spec.entrypoint"), "{}", out(&bad));
+    assert!(out(&bad).contains("<stdin>:4: Workflow \"x\": spec.entrypoint"), "{}", out(&bad));
     Ok(())
 }

@@ -182,10 +182,14 @@ spec:
     assert!(started.elapsed() < Duration::from_secs(60), "sleep 600 was cut short");
     // The kubelet stops the process: SIGTERM, then (sleep as PID 1 ignores
     // it) SIGKILL after the grace period.
+    // The pod's phase may say Failed before its container's state says
+    // terminated: wait for both.
     let status = e2e::eventually(Duration::from_secs(60), "the pod to be killed", || async {
         let pod = pods(c, &ns, &name).await?.into_iter().next().context("the pod")?;
         let status = pod.status.clone().unwrap_or_default();
-        Ok((status.phase.as_deref() == Some("Failed")).then_some(status))
+        let main = status.container_statuses.iter().flatten().find(|s| s.name == "main");
+        let terminated = main.and_then(|m| m.state.as_ref()).is_some_and(|s| s.terminated.is_some());
+        Ok((status.phase.as_deref() == Some("Failed") && terminated).then_some(status))
     })
     .await?;
     assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"), "the kubelet killed it: {status:?}");

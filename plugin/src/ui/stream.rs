@@ -183,10 +183,12 @@ pub async fn log(
                 next = lines.next() => next,
             };
             let last = !matches!(&next, Some(Ok(_)));
+            // Each line as a JSON string: an empty SSE data field is no
+            // event at all, and an empty log line is still a line.
             let event = match next {
-                Some(Ok(line)) => data("line", line),
+                Some(Ok(line)) => data("line", serde_json::to_string(&line).unwrap_or_default()),
                 Some(Err(e)) => data("failure", format!("the log stream broke: {e}")),
-                None => data("end", ""),
+                None => data("end", "end"),
             };
             if tx.send(event).await.is_err() || last {
                 return;

@@ -168,6 +168,18 @@ async fn the_ui_lists_every_cluster_and_drives_a_workflow() -> Result<()> {
     browser
         .until(
             MINUTE,
+            "the log's end",
+            r#"const p = document.querySelector("pre.log"); return p && p.textContent.includes("done")"#,
+        )
+        .await?;
+    // Once the container ended the feed ends too: the browser must not
+    // reconnect and append the whole log again (it would, after ~3 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let log = browser.js(r#"return document.querySelector("pre.log").textContent"#, vec![]).await?;
+    ensure!(log == json!("hello from the ui test\ndone\n"), "the log, once: {log}");
+    browser
+        .until(
+            MINUTE,
             "the workflow Failed",
             r#"const b = document.querySelector(".title .badge"); return b && b.textContent.includes("Failed")"#,
         )

@@ -83,7 +83,8 @@ export function nodePanel(onClose, onSelect) {
     let lines = 0;
     const url = `${apiBase(context, namespace)}/pods/${encodeURIComponent(node.podName)}/log?container=main&follow=${running}`;
     closeLog = follow(url, {
-      line(text) {
+      line(raw) {
+        const text = JSON.parse(raw);
         lines++;
         const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
         pre.append(text + "\n");
@@ -92,6 +93,12 @@ export function nodePanel(onClose, onSelect) {
       },
       end() { state.textContent = lines ? "" : "The log is empty."; if (closeLog) closeLog(); closeLog = null; },
       failure(why) { state.textContent = why; state.className = "bad log-state"; if (closeLog) closeLog(); closeLog = null; },
+      // The browser would reconnect and send the whole log again: stop instead.
+      error() {
+        if (!closeLog) return;
+        closeLog(); closeLog = null;
+        state.textContent = "The log stream was cut; choose Logs again to reload it.";
+      },
     });
     return [state, pre];
   }

@@ -63,7 +63,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 async fn until(b: &Browser, what: &str, script: &str) -> Result<Value> {
-    b.until(Duration::from_secs(120), what, script).await
+    match b.until(Duration::from_secs(120), what, script).await {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let errors = b.js("return window.__uiErrors", vec![]).await.unwrap_or_default();
+            Err(e.context(format!("errors in the page: {errors}")))
+        }
+    }
 }
 
 /// The duration of the last layout the page measured, and of how many nodes.

@@ -2,7 +2,7 @@
 // lists and health of every cluster. Pages are plain functions that draw
 // into <main> and return what to undo when the user leaves them.
 
-import { h, follow, navigate } from "./util.js";
+import { h, follow, navigate, toast } from "./util.js";
 import { applyListEvent } from "./store.js";
 import { renderList } from "./list.js";
 import { renderWorkflow } from "./workflow.js";
@@ -48,6 +48,15 @@ document.addEventListener("click", (e) => {
   navigate(a.getAttribute("href"));
 });
 window.addEventListener("popstate", render);
+
+// A page that fails to draw says so, instead of staying half drawn.
+window.__uiErrors = [];
+const report = (what) => {
+  window.__uiErrors.push(String(what));
+  toast(`This page failed to draw: ${what}`, true);
+};
+window.addEventListener("error", (e) => report(e.error && e.error.stack ? e.error.stack : e.message));
+window.addEventListener("unhandledrejection", (e) => report(e.reason && e.reason.stack ? e.reason.stack : e.reason));
 
 follow("/api/stream/workflows", {list: applyListEvent});
 render();

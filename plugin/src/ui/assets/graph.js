@@ -80,6 +80,50 @@ export function shape(nodes, expanded) {
   return {visible, boxes, edges: [...edges].map((e) => e.split("\u0000"))};
 }
 
+/**
+ * Positions for `ids` (top to bottom) and the points of each edge: dagre's
+ * layout, or, where dagre gives up (its recursion overflows the stack on a
+ * chain of a few thousand), plain layers by longest path.
+ */
+function layout(ids, edges, size) {
+  try {
+    const g = new dagre.graphlib.Graph();
+    g.setGraph({rankdir: "TB", nodesep: 14, ranksep: 34, marginx: 16, marginy: 16});
+    g.setDefaultEdgeLabel(() => ({}));
+    for (const id of ids) g.setNode(id, {...size(id)});
+    for (const [a, b] of edges) g.setEdge(a, b);
+    dagre.layout(g);
+    const {width, height} = g.graph();
+    return {width, height, at: (id) => g.node(id), points: (a, b) => g.edge(a, b).points};
+  } catch (e) {
+    console.warn("dagre could not lay this graph out, using plain layers:", e);
+    return layers(ids, edges, size);
+  }
+}
+
+function layers(ids, edges, size) {
+  const rank = new Map(ids.map((id) => [id, 0]));
+  // `ids` come parents first (Kahn's order), so one pass finds longest paths.
+  const out = new Map();
+  for (const [a, b] of edges) (out.get(a) || out.set(a, []).get(a)).push(b);
+  for (const id of ids) for (const b of out.get(id) || []) rank.set(b, Math.max(rank.get(b), rank.get(id) + 1));
+  const rows = [];
+  for (const id of ids) (rows[rank.get(id)] ||= []).push(id);
+  const pos = new Map();
+  let width = 0;
+  rows.forEach((row, r) => {
+    row.forEach((id, i) => pos.set(id, {x: 16 + BOX.width / 2 + i * (BOX.width + 14), y: 16 + BOX.height / 2 + r * (BOX.height + 34)}));
+    width = Math.max(width, 32 + row.length * (BOX.width + 14));
+  });
+  const height = 32 + rows.length * (BOX.height + 34);
+  const at = (id) => pos.get(id);
+  const points = (a, b) => {
+    const p = at(a), q = at(b);
+    return [{x: p.x, y: p.y + size(a).height / 2}, {x: q.x, y: q.y - size(b).height / 2}];
+  };
+  return {width, height, at, points};
+}
+
 export function graphView(onSelect) {
   const expanded = new Set();
   let zoom = 1;
@@ -114,22 +158,16 @@ export function graphView(onSelect) {
     if (!force && last && last.signature === signature) return recolour();
     const started = performance.now();
     const {visible, boxes, edges} = shape(nodes, expanded);
-    const g = new dagre.graphlib.Graph();
-    g.setGraph({rankdir: "TB", nodesep: 14, ranksep: 34, marginx: 16, marginy: 16});
-    g.setDefaultEdgeLabel(() => ({}));
-    for (const id of visible) g.setNode(id, isDot(nodes[id]) ? {...DOT} : {...BOX});
-    for (const id of boxes.keys()) g.setNode(id, {...BOX});
-    for (const [a, b] of edges) g.setEdge(a, b);
-    dagre.layout(g);
-    const {width, height} = g.graph();
+    const size = (id) => (boxes.has(id) || !isDot(nodes[id]) ? BOX : DOT);
+    const {width, height, at, points} = layout([...visible, ...boxes.keys()], edges, size);
     const groups = new Map();
     const edgeEls = edges.map(([a, b]) => {
-      const pts = g.edge(a, b).points;
+      const pts = points(a, b);
       return s("path", {class: "edge", d: "M" + pts.map((p) => `${p.x},${p.y}`).join("L")});
     });
     const nodeEls = visible.map((id) => {
-      const n = nodes[id], at = g.node(id);
-      const group = s("g", {class: "node", transform: `translate(${at.x},${at.y})`, tabindex: 0, role: "button",
+      const n = nodes[id], p = at(id);
+      const group = s("g", {class: "node", transform: `translate(${p.x},${p.y})`, tabindex: 0, role: "button",
         "data-id": id, "data-name": n.displayName || n.name || id});
       if (isDot(n)) {
         group.append(s("circle", {r: 6}));
@@ -145,9 +183,9 @@ export function graphView(onSelect) {
       return group;
     });
     const boxEls = [...boxes].map(([id, box]) => {
-      const at = g.node(id);
+      const p = at(id);
       const open = () => { expanded.add(box.parent); redraw(true); };
-      const group = s("g", {class: "node hidden-box", transform: `translate(${at.x},${at.y})`, tabindex: 0, role: "button",
+      const group = s("g", {class: "node hidden-box", transform: `translate(${p.x},${p.y})`, tabindex: 0, role: "button",
         "data-id": id, onclick: open, onkeydown: (e) => { if (e.key === "Enter") open(); }},
       s("rect", {x: -BOX.width / 2, y: -BOX.height / 2, width: BOX.width, height: BOX.height, rx: 5}),
       s("text", {x: 0, y: 5, "text-anchor": "middle"}, `${box.count} hidden nodes`),
@@ -163,7 +201,7 @@ export function graphView(onSelect) {
     resize();
     recolour();
     // Start with the first node in sight: a wide graph's root is mid-way.
-    const root = visible[0] && g.node(visible[0]);
+    const root = visible[0] && at(visible[0]);
     if (first && root) svgBox.scrollLeft = Math.max(0, root.x * zoom - svgBox.clientWidth / 2);
     // For bench/ui.sh: how long each layout took.
     performance.measure("argo-ui:layout", {start: started, detail: visible.length + boxes.size});

@@ -30,17 +30,23 @@ function treeRows(wf) {
     : Object.keys(nodes).find((id) => !Object.values(nodes).some((n) => (n.children || []).includes(id)));
   const rows = [];
   const seen = new Set();
-  const walk = (id, depth) => {
-    const n = nodes[id];
-    if (!n || seen.has(id)) return;
-    seen.add(id);
-    if (!(n.type === "StepGroup" || n.type === "TaskGroup") || depth === 0) rows.push([n, depth]);
-    const nextDepth = n.type === "StepGroup" || n.type === "TaskGroup" ? depth : depth + 1;
-    for (const c of n.children || []) walk(c, nextDepth);
+  // Depth first without recursion: a chain of thousands is as deep.
+  const walk = (start) => {
+    const stack = [[start, 0]];
+    while (stack.length) {
+      const [id, depth] = stack.pop();
+      const n = nodes[id];
+      if (!n || seen.has(id)) continue;
+      seen.add(id);
+      const group = n.type === "StepGroup" || n.type === "TaskGroup";
+      if (!group || depth === 0) rows.push([n, depth]);
+      const next = group ? depth : depth + 1;
+      for (const c of [...(n.children || [])].reverse()) stack.push([c, next]);
+    }
   };
-  if (root) walk(root, 0);
+  if (root) walk(root);
   const exit = nodes[`${wf.metadata.name}.onExit`];
-  if (exit) walk(exit.id, 0);
+  if (exit) walk(exit.id);
   return rows;
 }
 
@@ -117,7 +123,7 @@ export function renderWorkflow([context, namespace, name], query) {
       treeEls.clear();
       fill(tree, ...rows.map(([n, depth]) => {
         const row = h("div", {class: "tree-row", role: "treeitem", tabindex: "0", "aria-level": depth + 1, "data-id": n.id,
-          style: `padding-left:${0.4 + depth * 1.1}rem`,
+          style: `padding-left:${0.4 + Math.min(depth, 12) * 1.1}rem`,
           onclick: () => select(n.id), onkeydown: (e) => { if (e.key === "Enter") select(n.id); }});
         treeEls.set(n.id, row);
         return row;

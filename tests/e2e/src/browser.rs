@@ -2,6 +2,7 @@
 //! driven over WebDriver by its chromedriver. Screenshots go to
 //! target/ui-screenshots/ for people to look at.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -18,11 +19,38 @@ pub struct Browser {
     driver: Child,
 }
 
+impl Browser {
+    /// chromedriver's process group, which its browser shares.
+    pub fn group(&self) -> u32 {
+        self.driver.id()
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
+        // chromedriver's browser processes share its process group; killing
+        // only chromedriver would leave them running.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// The processes of process group `group`, from /proc.
+pub fn group_members(group: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // pid (comm) state ppid pgrp ...: comm may hold spaces, so count after ')'.
+            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            after.split_whitespace().nth(2).and_then(|g| g.parse::<u32>().ok()) == Some(group)
+        })
+        .collect()
 }
 
 fn which(names: &[&str]) -> Result<String> {
@@ -46,6 +74,7 @@ impl Browser {
         let log = repo_root().join("target/e2e-logs");
         std::fs::create_dir_all(&log)?;
         let driver = Command::new(which(&["chromedriver"])?)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log.join(format!("chromedriver-{port}.log")))?)

@@ -305,3 +305,17 @@ async fn the_ui_answers_only_its_own_browser() -> Result<()> {
     ensure!(status == 404 && text.contains("not found"), "from the UI itself the server answers: {text}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_browser_goes_with_the_test() -> Result<()> {
+    let browser = Browser::start(800, 600).await?;
+    browser.client.goto("about:blank").await?;
+    let group = browser.group();
+    ensure!(e2e::browser::group_members(group).len() > 1, "chromium runs in chromedriver's process group");
+    drop(browser);
+    e2e::eventually(Duration::from_secs(10), "every browser process to end", || async {
+        Ok(e2e::browser::group_members(group).is_empty().then_some(()))
+    })
+    .await?;
+    Ok(())
+}

@@ -4,13 +4,12 @@
 //! on a node to its panel. The page marks its own milestones
 //! (`argo-ui:list`, `argo-ui:layout`), read back from the browser.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use e2e::browser::Browser;
+use e2e::browser::{Browser, Ui};
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
 use serde_json::{Value, json};
@@ -99,17 +98,10 @@ pub async fn run(args: Args) -> Result<()> {
     let total = args.workflows + 2;
     println!("  setup: {total} workflows in {:.1} s", started.elapsed().as_secs_f64());
 
-    let mut ui = Command::new(&args.plugin)
-        .args(["ui", "--port", "0", "--no-open", "-n", NS, "--kubeconfig"])
-        .arg(&args.kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting kubectl-argo ui")?;
-    let mut lines = BufReader::new(ui.stdout.take().context("stdout")?).lines();
-    let first = lines.next().context("kubectl-argo ui printed nothing")??;
-    std::thread::spawn(move || for _ in lines {});
-    let url = first.split_whitespace().find(|w| w.starts_with("http://")).context("no URL")?.to_owned();
-    let base = url.split("/?").next().unwrap_or_default().to_owned();
+    let mut cmd = Command::new(&args.plugin);
+    cmd.args(["ui", "--port", "0", "--no-open", "-n", NS, "--kubeconfig"]).arg(&args.kubeconfig);
+    let ui = Ui::start(cmd)?;
+    let (url, base) = (ui.url.clone(), ui.base());
     let browser = Browser::start(1440, 900).await?;
     browser.client.goto(&url).await?;
 
@@ -153,14 +145,13 @@ pub async fn run(args: Args) -> Result<()> {
     }
     let expand = browser.js(r#"const b = [...document.querySelectorAll(".graph-tools button")].find(b => b.textContent === "Expand all"); const t0 = performance.now(); b.click(); return [performance.now() - t0, document.querySelectorAll(".graph g.node").length]"#, vec![]).await?;
     println!("  loop expanded: {:.0} ms for {} boxes", expand[0].as_f64().unwrap_or_default(), expand[1]);
-    let click = browser.js(r##"const g = document.querySelector('.graph g.node[data-name="item(1000)"]'); const t0 = performance.now(); g.dispatchEvent(new MouseEvent("click", {bubbles: true})); return [performance.now() - t0, document.querySelector("#node-title").textContent]"##, vec![]).await?;
+    let click = browser.js(r##"const g = document.querySelector(`.graph g.node[data-name="item(${arguments[0]})"]`); const t0 = performance.now(); g.dispatchEvent(new MouseEvent("click", {bubbles: true})); return [performance.now() - t0, document.querySelector("#node-title").textContent]"##, vec![json!(args.nodes / 2)]).await?;
     println!(
         "  click on a node of the expanded loop to its panel: {:.0} ms ({})",
         click[0].as_f64().unwrap_or_default(),
         click[1]
     );
-    let _ = ui.kill();
-    let _ = ui.wait();
+    drop(ui);
     Ok(())
 }
 

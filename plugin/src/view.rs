@@ -257,14 +257,8 @@ impl WorkflowView {
         self.status.phase.as_deref().unwrap_or("")
     }
 
-    /// Upstream's `workflows.argoproj.io/pod-name-format: v1` annotation.
     pub fn v1_pod_names(&self) -> bool {
-        self.metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("workflows.argoproj.io/pod-name-format"))
-            .map(String::as_str)
-            == Some("v1")
+        v1_pod_names(&self.metadata)
     }
 
     pub fn is_completed(&self) -> bool {
@@ -321,6 +315,15 @@ impl WorkflowView {
         }
         (pending, running, completed)
     }
+}
+
+/// Upstream's `workflows.argoproj.io/pod-name-format: v1` annotation.
+pub fn v1_pod_names(meta: &ObjectMeta) -> bool {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get("workflows.argoproj.io/pod-name-format"))
+        .map(String::as_str)
+        == Some("v1")
 }
 
 impl kube::Resource for WorkflowView {

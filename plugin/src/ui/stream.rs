@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::App;
 use super::api::ApiResult;
-use crate::view::WorkflowView;
+use crate::view::NodeView;
 
 type Feed =
     Sse<axum::response::sse::KeepAliveStream<std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>>>;
@@ -83,13 +83,15 @@ pub fn for_page(obj: &DynamicObject) -> Value {
     {
         status["message"] = json!(format!("cannot read the stored nodes: {e}"));
     }
-    if let Ok(view) = serde_json::from_value::<WorkflowView>(value.clone()) {
-        let v1 = view.v1_pod_names();
-        if let Some(nodes) = value.pointer_mut("/status/nodes").and_then(Value::as_object_mut) {
-            for (id, node) in nodes.iter_mut() {
-                if let Some(n) = view.status.nodes().get(id).filter(|n| n.type_ == "Pod") {
-                    node["podName"] = json!(n.pod(view.name(), v1));
-                }
+    // Each node read in place (no copy of a status of thousands of nodes).
+    let workflow = obj.metadata.name.clone().unwrap_or_default();
+    let v1 = crate::view::v1_pod_names(&obj.metadata);
+    if let Some(nodes) = value.pointer_mut("/status/nodes").and_then(Value::as_object_mut) {
+        for node in nodes.values_mut() {
+            if let Ok(n) = NodeView::deserialize(&*node)
+                && n.type_ == "Pod"
+            {
+                node["podName"] = json!(n.pod(&workflow, v1));
             }
         }
     }

@@ -150,3 +150,38 @@ fn is_root() -> bool {
         .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false)
 }
+
+/// A running `kubectl argo ui`, stopped when dropped.
+pub struct Ui {
+    child: Child,
+    /// The URL it printed, with its token.
+    pub url: String,
+    pub port: u16,
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Ui {
+    /// Runs `cmd` (`kubectl argo ui ... --port 0 --no-open`, or the plugin
+    /// binary itself) and returns once it printed the URL it serves.
+    pub fn start(mut cmd: Command) -> Result<Ui> {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {cmd:?}"))?;
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().context("stdout")?));
+        let first = lines.next().context("kubectl argo ui printed nothing")??;
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let url = first.split_whitespace().find(|w| w.starts_with("http://")).context("no URL")?.to_owned();
+        let port = url.split(':').nth(2).and_then(|p| p.split('/').next()).context("port")?.parse()?;
+        Ok(Ui { child, url, port })
+    }
+
+    /// `http://127.0.0.1:PORT`, for paths after the token was traded.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}

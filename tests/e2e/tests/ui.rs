@@ -3,34 +3,19 @@
 //! changes colour, its log, a retry that runs it again, the projects page,
 //! submit's errors at their line; and the guard on the token and Host.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use argo_api::workflow::Phase;
 use e2e::Cluster;
-use e2e::browser::Browser;
+use e2e::browser::{Browser, Ui};
 use e2e::workflows::{get, phase, submit, wait_until};
 use serde_json::json;
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// The UI server, stopped when dropped.
-struct Ui {
-    child: Child,
-    url: String,
-    port: u16,
-}
-
-impl Drop for Ui {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A kubeconfig with the cluster's context (`a`), the same cluster again in
 /// namespace `ns` (`b`), and a context whose server does not answer (`dead`).
@@ -61,20 +46,10 @@ fn kubeconfig(cluster: &Cluster, ns: &str, dir: &Path) -> Result<std::path::Path
 /// Starts `kubectl argo ui` through the real kubectl; returns once it
 /// printed its URL.
 fn start_ui(cluster: &Cluster, kubeconfig: &Path, contexts: &str) -> Result<Ui> {
-    let mut child = cluster
-        .kubectl()
-        .env("KUBECONFIG", kubeconfig)
-        .args(["argo", "ui", "--context", contexts, "--port", "0", "--no-open"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let first = lines.next().context("kubectl argo ui printed nothing")??;
-    // Keep reading so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let url = first.split_whitespace().find(|w| w.starts_with("http://")).context("no URL")?.to_owned();
-    let port = url.split(':').nth(2).and_then(|p| p.split('/').next()).context("port")?.parse()?;
-    Ok(Ui { child, url, port })
+    let mut cmd = cluster.kubectl();
+    cmd.env("KUBECONFIG", kubeconfig)
+        .args(["argo", "ui", "--context", contexts, "--port", "0", "--no-open"]);
+    Ui::start(cmd)
 }
 
 const WORKFLOW: &str = r#"

@@ -5,7 +5,7 @@
 // only a change of shape lays the graph out again.
 
 import dagre from "./vendor/dagre-3.1.3.esm.js";
-import { s, h, phaseOf, fill } from "./util.js";
+import { s, h, nodePhase, ICONS, fill } from "./util.js";
 
 const LIMIT = 12; // children shown before a node's children are grouped
 const HEAD = 4; // ... of which the first ones
@@ -211,13 +211,12 @@ export function graphView(onSelect) {
     for (const [id, group] of last.groups) {
       const n = nodes[id];
       if (!n) continue;
-      const phase = phaseOf(n.phase, n.type === "Suspend" && n.phase === "Running");
+      const phase = nodePhase(n);
       const cls = `node phase-${phase}${id === selected ? " selected" : ""}${isDot(n) ? " dot" : ""}`;
       if (group.getAttribute("class") !== cls) group.setAttribute("class", cls);
       group.setAttribute("aria-label", `${n.displayName || n.name}: ${phase}`);
       const glyph = group.querySelector(".glyph");
-      const icons = {Succeeded: "✔", Failed: "✖", Error: "⚠", Running: "◔", Pending: "◷", Skipped: "⊘", Omitted: "⊘", Suspended: "⏸"};
-      if (glyph) glyph.textContent = icons[phase] || "?";
+      if (glyph) glyph.textContent = ICONS[phase] || ICONS.Unknown;
       group.querySelector("title").textContent = `${n.displayName || n.name} (${n.templateName || n.type}): ${phase}${n.message ? " — " + n.message : ""}`;
     }
   }

@@ -2,7 +2,7 @@
 // its timings and retries, and for a pod its log (followed while it runs),
 // events and the pod spec as Kubernetes has it.
 
-import { h, phaseBadge, phaseOf, duration, between, timeEl, call, follow, apiBase, fill } from "./util.js";
+import { h, phaseBadge, nodePhase, duration, between, timeEl, call, follow, apiBase, fill } from "./util.js";
 
 const TABS = ["Summary", "Inputs/outputs", "Logs", "Events", "Pod"];
 
@@ -37,7 +37,7 @@ export function nodePanel(onClose, onSelect) {
   }
 
   function summary() {
-    const phase = phaseOf(node.phase, node.type === "Suspend" && node.phase === "Running");
+    const phase = nodePhase(node);
     const exit = node.outputs?.exitCode;
     const attempts = node.type === "Retry" ? (node.children || []).map((id) => wf.status.nodes[id]).filter(Boolean) : [];
     return [
@@ -57,7 +57,7 @@ export function nodePanel(onClose, onSelect) {
         field("Resources", node.resourcesDuration && Object.entries(node.resourcesDuration).map(([k, v]) => `${v}s×${k}`).join(", "))),
       attempts.length ? [h("h3", {}, `Attempts (${attempts.length})`), h("ol", {class: "attempts"}, attempts.map((a) =>
         h("li", {}, h("button", {type: "button", class: "link", onclick: () => onSelect(a.id)},
-          phaseBadge(phaseOf(a.phase), a.displayName || a.name)), " ", a.message || "")))] : null,
+          phaseBadge(nodePhase(a), a.displayName || a.name)), " ", a.message || "")))] : null,
     ];
   }
 

@@ -44,7 +44,7 @@ export function s(tag, attrs = {}, ...children) {
 }
 
 // Upstream's phase icons and colours (see app.css for the colours).
-const ICONS = {
+export const ICONS = {
   Succeeded: "✔", Failed: "✖", Error: "⚠", Running: "◔", Pending: "◷",
   Skipped: "⊘", Omitted: "⊘", Suspended: "⏸", Unknown: "?",
 };
@@ -52,6 +52,11 @@ const ICONS = {
 export function phaseOf(phase, suspended) {
   if (suspended && (phase === "Running" || !phase)) return "Suspended";
   return phase || "Pending";
+}
+
+/** A node's phase as shown: a running suspend node is Suspended. */
+export function nodePhase(n) {
+  return phaseOf(n.phase, n.type === "Suspend" && n.phase === "Running");
 }
 
 export function icon(phase) {

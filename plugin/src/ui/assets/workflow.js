@@ -1,7 +1,7 @@
 // One workflow, live: its graph, its node tree as `kubectl argo get` prints
 // it, the chosen node's panel, and the actions the CLI has.
 
-import { h, icon, phaseBadge, phaseOf, duration, between, timeEl, call, follow, toast, confirmDialog,
+import { h, icon, phaseBadge, phaseOf, nodePhase, duration, between, timeEl, call, follow, toast, confirmDialog,
   parsePairs, workflowPath, apiBase, navigate, fill } from "./util.js";
 import { graphView } from "./graph.js";
 import { nodePanel } from "./node.js";
@@ -78,7 +78,7 @@ export function renderWorkflow([context, namespace, name], query) {
 
   function drawHeader() {
     const nodes = wf.status?.nodes || {};
-    const suspended = wf.spec?.suspend === true || Object.values(nodes).some((n) => n.type === "Suspend" && n.phase === "Running");
+    const suspended = wf.spec?.suspend === true || Object.values(nodes).some((n) => nodePhase(n) === "Suspended");
     const phase = phaseOf(wf.status?.phase, suspended);
     fill(badge, phaseBadge(phase));
     message.textContent = wf.status?.message || "";
@@ -131,7 +131,7 @@ export function renderWorkflow([context, namespace, name], query) {
     }
     for (const [n] of rows) {
       const row = treeEls.get(n.id);
-      const phase = phaseOf(n.phase, n.type === "Suspend" && n.phase === "Running");
+      const phase = nodePhase(n);
       const secs = n.startedAt ? duration(between(n.startedAt, n.finishedAt)) : "";
       const key = `${phase}|${secs}|${n.message || ""}|${n.id === selected}`;
       if (row.dataset.key === key) continue;

@@ -64,6 +64,42 @@ spec:
     assert!(pod.is_none() || pod.unwrap().spec.as_ref().unwrap().active_deadline_seconds == Some(4));
 }
 
+const TEMPLATE_DEADLINE: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: tdl}
+spec:
+  entrypoint: sleep
+  templates:
+  - name: sleep
+    activeDeadlineSeconds: 3
+    metadata: {annotations: {kwok.test/duration: 1h}}
+    container: {image: alpine}
+"#;
+
+#[test]
+fn a_template_deadline_the_kubelet_enforces_keeps_the_pod_and_its_logs() {
+    let mut s = sim(TEMPLATE_DEADLINE);
+    s.kubelet_deadlines = true;
+    assert_eq!(s.run(100), Some(Phase::Failed));
+    let n = node(&s, "tdl");
+    assert_eq!(n.message.as_deref(), Some("Pod was active on the node longer than the specified deadline"));
+    assert!(s.deleted_pods.is_empty(), "the failed pod stays for its logs: {:?}", s.deleted_pods);
+    let took = finished(n).duration_since(started(n)).as_secs_f64();
+    assert!((took - 5.0).abs() < 0.5, "when the kubelet failed it: {took}");
+}
+
+#[test]
+fn a_template_deadline_no_kubelet_enforces_is_enforced_by_deleting_the_pod() {
+    let mut s = sim(TEMPLATE_DEADLINE);
+    assert_eq!(s.run(100), Some(Phase::Failed));
+    let n = node(&s, "tdl");
+    assert_eq!(n.message.as_deref(), Some("Pod was active on the node longer than the specified deadline"));
+    assert_eq!(s.deleted_pods, ["tdl"], "a pod still running past its deadline is stopped");
+    let took = finished(n).duration_since(started(n)).as_secs_f64();
+    assert!(took > 3.0 && took < 15.0, "the kubelet is given a grace first: {took}");
+}
+
 #[test]
 fn parallelism_never_lets_more_pods_run_than_the_limit() {
     for (wf_limit, tmpl_limit, expect) in [(Some(2), None, 2), (None, Some(3), 3), (Some(1), Some(3), 1)] {

@@ -18,6 +18,10 @@ use super::outputs;
 /// How long a node may wait for the pod it created to be observed before
 /// the pod is considered lost (it is re-created meanwhile, idempotently).
 const POD_APPEAR_GRACE: Duration = Duration::from_secs(60);
+/// A template's activeDeadlineSeconds is in the pod's spec: the kubelet
+/// fails the pod and keeps it, with its logs. Deleting it is the backstop
+/// for a node that does not (kwok, a kubelet gone), after this grace.
+const POD_DEADLINE_GRACE: Duration = Duration::from_secs(10);
 
 impl Ctx<'_> {
     pub fn execute_pod(&mut self, mut run: Run) -> Option<String> {
@@ -88,7 +92,7 @@ impl Ctx<'_> {
             .unwrap_or(world.now);
         let created = self.nodes.get(id).and_then(|n| n.started_at.clone()).map_or(world.now, |t| t.0);
         if let Some(ads) = tmpl.active_deadline_seconds.as_ref().and_then(seconds)
-            && self.past(started, ads)
+            && self.past(started, ads.saturating_add(POD_DEADLINE_GRACE))
         {
             self.kill(
                 id,

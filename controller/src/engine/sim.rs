@@ -50,6 +50,9 @@ pub struct Sim {
     pub projects: Projects,
     pub limits: argo_api::limits::Limits,
     pub executor: argo_api::executor::Executor,
+    /// Whether pods are failed at their spec's activeDeadlineSeconds, as a
+    /// kubelet does; kwok does not.
+    pub kubelet_deadlines: bool,
 }
 
 impl Sim {
@@ -74,6 +77,7 @@ impl Sim {
             projects: default_projects(),
             limits: Default::default(),
             executor: Default::default(),
+            kubelet_deadlines: false,
         }
     }
 
@@ -211,11 +215,24 @@ impl Sim {
                     );
                 }
                 Some("Running") => {
-                    let plan = Plan::of(pod);
+                    let mut plan = Plan::of(pod);
+                    let deadline = self.kubelet_deadlines.then(|| kubelet_deadline(pod)).flatten();
                     let status = pod.status.as_mut().expect("set above");
                     let started = status.start_time.as_ref().map(|t| t.0).unwrap_or(now);
+                    let killed = deadline.filter(|d| *d < plan.duration);
+                    if let Some(d) = killed {
+                        plan = Plan {
+                            duration: d,
+                            exit_code: 137,
+                            message: None,
+                        };
+                    }
                     if now.duration_since(started).as_secs_f64() + 1e-9 < plan.duration.as_secs_f64() {
                         continue;
+                    }
+                    if killed.is_some() {
+                        status.reason = Some("DeadlineExceeded".into());
+                        status.message = Some("Pod was active on the node longer than the specified deadline".into());
                     }
                     status.phase = Some(if plan.exit_code == 0 { "Succeeded" } else { "Failed" }.into());
                     for c in status.container_statuses.iter_mut().flatten() {
@@ -248,7 +265,11 @@ impl Sim {
                     Some("Pending") => Some(self.now),
                     Some("Running") => {
                         let started = s.start_time.as_ref()?.0;
-                        started.checked_add(Plan::of(p).duration).ok()
+                        let mut ends = Plan::of(p).duration;
+                        if let Some(d) = self.kubelet_deadlines.then(|| kubelet_deadline(p)).flatten() {
+                            ends = ends.min(d);
+                        }
+                        started.checked_add(ends).ok()
                     }
                     _ => None,
                 }
@@ -344,4 +365,11 @@ fn exit_code(codes: &str, attempt: usize) -> i32 {
     let codes: Vec<&str> = codes.split(',').collect();
     let code = codes.get(attempt).or(codes.last()).copied().unwrap_or("0");
     code.trim().parse().unwrap_or(0)
+}
+
+/// When the kubelet fails a pod for its spec's activeDeadlineSeconds: at
+/// its next sync, a second or two late.
+fn kubelet_deadline(pod: &Pod) -> Option<Duration> {
+    let secs = pod.spec.as_ref()?.active_deadline_seconds?;
+    u64::try_from(secs).ok().map(|s| Duration::from_secs(s.saturating_add(2)))
 }

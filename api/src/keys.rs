@@ -28,3 +28,8 @@ pub const RESUBMITTED_FROM: &str = "workflows.argoproj.io/resubmitted-from-workf
 /// On workflows: the project the namespace selected (set at admission,
 /// immutable after create).
 pub const PROJECT: &str = "workflows.argoproj.io/project";
+
+/// Label of a workflow a CronWorkflow created: the CronWorkflow's name.
+pub const CRON_WORKFLOW: &str = "workflows.argoproj.io/cron-workflow";
+/// Annotation of a workflow a CronWorkflow created: the time it was due.
+pub const SCHEDULED_TIME: &str = "workflows.argoproj.io/scheduled-time";

@@ -5,6 +5,7 @@
 #[cfg(feature = "certs")]
 pub mod certs;
 pub mod crd;
+pub mod cron;
 pub mod depends;
 pub mod duration;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod expr;
 pub mod image;
 pub mod json;
 pub mod keys;
+pub mod kinds;
 pub mod limits;
 pub mod load;
 pub mod names;
@@ -24,6 +26,7 @@ pub mod retry;
 pub mod schema;
 pub mod selector;
 pub mod strict;
+pub mod templates;
 pub mod text;
 pub mod validate;
 pub mod vars;

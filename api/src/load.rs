@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Problem, Result};
+use crate::kinds::{ClusterWorkflowTemplate, CronWorkflow, CronWorkflowStatus, WorkflowTemplate};
 use crate::{API_VERSION, Workflow, WorkflowProject, WorkflowStatus, strict};
 
 /// One document of a multi-document YAML stream.
@@ -135,6 +136,43 @@ pub fn workflow_project(value: &Value) -> Result<WorkflowProject> {
     .map(|(metadata, spec)| WorkflowProject { metadata, spec })
 }
 
+/// A WorkflowTemplate from an API object, refusing fields it would drop.
+pub fn workflow_template(value: &Value) -> Result<WorkflowTemplate> {
+    resource(value, "WorkflowTemplate", |problems, obj| spec_of(obj, problems))
+        .map(|(metadata, spec)| WorkflowTemplate { metadata, spec })
+}
+
+pub fn cluster_workflow_template(value: &Value) -> Result<ClusterWorkflowTemplate> {
+    resource(value, "ClusterWorkflowTemplate", |problems, obj| spec_of(obj, problems))
+        .map(|(metadata, spec)| ClusterWorkflowTemplate { metadata, spec })
+}
+
+/// A CronWorkflow; its status is read leniently, as a Workflow's.
+pub fn cron_workflow(value: &Value) -> Result<CronWorkflow> {
+    resource(value, "CronWorkflow", |problems, obj| {
+        let spec = spec_of(obj, problems);
+        let status = match obj.get("status") {
+            None | Some(Value::Null) => Some(None),
+            Some(s) => collect(lenient::<CronWorkflowStatus>(s, "status"), problems).map(Some),
+        };
+        Some((spec?, status?))
+    })
+    .map(|(metadata, (spec, status))| CronWorkflow { metadata, spec, status })
+}
+
+fn spec_of<T: DeserializeOwned + Serialize>(
+    obj: &serde_json::Map<String, Value>,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match obj.get("spec") {
+        Some(spec) => collect(strict::from_value(spec, "spec"), problems),
+        None => {
+            problems.push(Problem::new("spec", "required field is missing"));
+            None
+        }
+    }
+}
+
 /// Checks apiVersion, kind, metadata and the top-level keys, then lets
 /// `body` parse the rest; gathers every problem before failing.
 fn resource<T>(
@@ -160,7 +198,8 @@ fn resource<T>(
         None => problems.push(Problem::new("kind", "required field is missing")),
     }
     for key in obj.keys() {
-        if !matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "spec" | "status") {
+        let status = key == "status" && !kind.ends_with("WorkflowTemplate");
+        if !matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "spec") && !status {
             problems.push(Problem::new(key.clone(), format!("unknown field `{key}` at the top level of a {kind}")));
         }
     }

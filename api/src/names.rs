@@ -23,7 +23,8 @@ pub fn pod_name(workflow: &str, node_name: &str, template: Option<&str>) -> Stri
     }
     const MAX_PREFIX: usize = 253 - 10 - 1;
     let mut prefix = match template {
-        Some(t) if !t.is_empty() => format!("{workflow}-{t}"),
+        // A referenced template is named for itself, as upstream's.
+        Some(t) if !t.is_empty() => format!("{workflow}-{}", crate::templates::short_name(t)),
         _ => workflow.to_owned(),
     };
     if prefix.len() > MAX_PREFIX {

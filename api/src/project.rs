@@ -81,6 +81,14 @@ pub struct WorkflowProjectSpec {
     /// when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub template_types: Vec<String>,
+    /// WorkflowTemplates (of the workflow's namespace) its workflows may
+    /// reference, by name glob, `!` to deny; empty allows them all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workflow_templates: Vec<String>,
+    /// ClusterWorkflowTemplates its workflows may reference, by name glob,
+    /// `!` to deny; empty allows none (they are another team's code).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster_workflow_templates: Vec<String>,
     /// A partial Workflow (`metadata` labels and annotations, and `spec`)
     /// merged under each workflow's own values (upstream's
     /// `workflowDefaults`).

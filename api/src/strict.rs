@@ -24,8 +24,6 @@ const UPSTREAM_FEATURES: &[(&str, &str)] = &[
     ("archiveLogs", "artifacts"),
     ("artifactRepositoryRef", "artifacts"),
     ("artifactGC", "artifacts"),
-    ("templateRef", "templates by reference (WorkflowTemplate)"),
-    ("workflowTemplateRef", "templates by reference (WorkflowTemplate)"),
     ("synchronization", "synchronization (mutexes and semaphores)"),
     ("memoize", "memoization"),
     ("metrics", "custom metrics"),

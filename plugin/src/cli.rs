@@ -94,6 +94,15 @@ pub enum Command {
     /// Validate workflow files offline, as the admission webhook would
     #[command(after_help = crate::commands::lint::EXAMPLES)]
     Lint(LintArgs),
+    /// Manage WorkflowTemplates: create, list, get, delete, lint
+    #[command(subcommand, after_help = crate::commands::kinds::TEMPLATE_EXAMPLES)]
+    Template(crate::commands::kinds::KindCommand),
+    /// Manage ClusterWorkflowTemplates: create, list, get, delete, lint
+    #[command(subcommand, after_help = crate::commands::kinds::CLUSTER_TEMPLATE_EXAMPLES)]
+    ClusterTemplate(crate::commands::kinds::KindCommand),
+    /// Manage CronWorkflows: create, list, get, suspend, resume, delete, lint
+    #[command(subcommand, after_help = crate::commands::kinds::CRON_EXAMPLES)]
+    Cron(crate::commands::kinds::KindCommand),
     /// Open the web UI: live workflows of one or more clusters, in the browser
     #[command(after_help = crate::ui::EXAMPLES)]
     Ui(crate::ui::UiArgs),

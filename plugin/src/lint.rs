@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use argo_api::{Problem, WorkflowProject, load, policy, validate};
+use argo_api::templates::{Documents, Found, Source};
+use argo_api::{Problem, WorkflowProject, load, policy, templates, validate};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -38,15 +39,26 @@ fn problems_of(e: argo_api::Error) -> Vec<Problem> {
 /// Lints one Workflow document as admission would: with a project, the
 /// webhook's own decision (its defaults first, then structure and the
 /// project's rules); without, structure and supported features.
-pub fn lint_workflow(value: &Value, project: Option<&WorkflowProject>, namespace: &str) -> Vec<Problem> {
+pub fn lint_workflow(
+    value: &Value,
+    project: Option<&WorkflowProject>,
+    namespace: &str,
+    templates: &dyn Source,
+) -> Vec<Problem> {
+    let ns = value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(namespace);
     let Some(project) = project else {
         return match load::workflow(value) {
-            Ok(wf) => validate::workflow(&wf),
+            Ok(mut wf) => {
+                wf.metadata.namespace.get_or_insert_with(|| ns.to_owned());
+                match templates::resolve(&wf, templates) {
+                    Ok(r) => validate::workflow(&r),
+                    Err(p) => p,
+                }
+            }
             Err(e) => problems_of(e),
         };
     };
     let projects = policy::Projects::new(vec![project.clone()]);
-    let ns = value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(namespace);
     let decision = policy::decide(&policy::Request {
         subject: policy::Subject::Workflow {
             operation: policy::Operation::Create,
@@ -57,12 +69,88 @@ pub fn lint_workflow(value: &Value, project: Option<&WorkflowProject>, namespace
         namespace: ns,
         user: None,
         projects: &projects,
+        templates,
     });
     decision.problems
 }
 
+/// A template kind (or CronWorkflow) as admission would check it: with a
+/// project, its rules; without, a project that allows everything.
+fn lint_other(
+    value: &Value,
+    kind: &str,
+    project: Option<&WorkflowProject>,
+    namespace: &str,
+    templates: &dyn Source,
+) -> Vec<Problem> {
+    let ns = value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(namespace);
+    let open = WorkflowProject {
+        metadata: kube::api::ObjectMeta {
+            name: Some("lint".into()),
+            ..Default::default()
+        },
+        spec: argo_api::WorkflowProjectSpec {
+            namespaces: vec!["*".into()],
+            cluster_workflow_templates: vec!["*".into()],
+            ..Default::default()
+        },
+    };
+    let projects = policy::Projects::new(vec![project.cloned().unwrap_or(open)]);
+    let subject = match kind {
+        "CronWorkflow" => policy::Subject::Cron {
+            object: value,
+            operation: policy::Operation::Create,
+        },
+        _ => policy::Subject::Template {
+            object: value,
+            cluster: kind == "ClusterWorkflowTemplate",
+        },
+    };
+    policy::decide(&policy::Request {
+        subject,
+        namespace: ns,
+        user: None,
+        projects: &projects,
+        templates,
+    })
+    .problems
+}
+
+/// Templates from the files being linted; one that is not there is named
+/// as such (lint reads no cluster).
+pub struct FileTemplates(pub Documents);
+
+impl Source for FileTemplates {
+    fn spec(&self, cluster: bool, namespace: &str, name: &str) -> Found {
+        match self.0.spec(cluster, namespace, name) {
+            Found::Missing => {
+                let kind = if cluster {
+                    "ClusterWorkflowTemplate"
+                } else {
+                    "WorkflowTemplate"
+                };
+                Found::Refused(format!("{kind} {name:?} is not in the files linted (lint the template's file with it)"))
+            }
+            found => found,
+        }
+    }
+}
+
+/// The template documents of some texts, for `FileTemplates`.
+pub fn template_documents(texts: &[&str]) -> Documents {
+    let docs = texts.iter().filter_map(|t| load::documents(t).ok()).flatten();
+    let kinds = ["WorkflowTemplate", "ClusterWorkflowTemplate"];
+    Documents(docs.filter(|d| d.kind().is_some_and(|k| kinds.contains(&k))).map(|d| d.value).collect())
+}
+
 /// Every problem in one file's text.
-pub fn lint_text(file: &str, text: &str, project: Option<&WorkflowProject>, namespace: &str) -> Vec<Finding> {
+pub fn lint_text(
+    file: &str,
+    text: &str,
+    project: Option<&WorkflowProject>,
+    namespace: &str,
+    templates: &dyn Source,
+) -> Vec<Finding> {
     let finding = |line, object: Option<String>, problem| Finding {
         file: file.to_owned(),
         line,
@@ -92,14 +180,19 @@ pub fn lint_text(file: &str, text: &str, project: Option<&WorkflowProject>, name
             .to_owned();
         let argo = doc.value.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("argoproj.io/"));
         let problems = match doc.kind() {
-            Some("Workflow") => lint_workflow(&doc.value, project, namespace),
+            Some("Workflow") => lint_workflow(&doc.value, project, namespace, templates),
+            Some(k @ ("WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow")) => {
+                lint_other(&doc.value, k, project, namespace, templates)
+            }
             Some("WorkflowProject") => match load::workflow_project(&doc.value) {
                 Ok(p) => policy::validate_project(&p),
                 Err(e) => problems_of(e),
             },
             Some(kind) if argo => vec![Problem::new(
                 "kind",
-                format!("{kind} is not supported yet (only Workflow and WorkflowProject)"),
+                format!(
+                    "{kind} is not supported yet (only Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow and WorkflowProject)"
+                ),
             )],
             None => vec![Problem::new("kind", "required field is missing")],
             Some(_) => continue,
@@ -131,6 +224,15 @@ pub fn files(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         out.push(path.to_owned());
     }
     Ok(())
+}
+
+/// How a file is named in messages (`-` is stdin).
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 pub fn read(path: &Path) -> Result<String> {

@@ -196,7 +196,13 @@ impl NodeView {
     pub fn template(&self) -> String {
         match &self.template_ref {
             Some(r) => format!("{}/{}", r.name, r.template),
-            None => self.template_name.clone().unwrap_or_default(),
+            // A referenced template, resolved (`namespaced/lib/x`): shown
+            // as upstream shows a templateRef, `lib/x`.
+            None => {
+                let name = self.template_name.as_deref().unwrap_or_default();
+                let unscoped = name.strip_prefix("namespaced/").or_else(|| name.strip_prefix("cluster/"));
+                unscoped.filter(|_| name.matches('/').count() == 2).unwrap_or(name).to_owned()
+            }
         }
     }
 

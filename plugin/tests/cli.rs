@@ -61,7 +61,11 @@ fn argument_errors_exit_1_and_say_what_is_wrong() {
     fails_with(&["list", "--status", "Bogus"], "unknown status \"Bogus\"");
     fails_with(&["list", "--running", "--completed"], "cannot be used with");
     fails_with(&["submit"], "requires at least one file");
-    fails_with(&["submit", "--from", "workflowtemplate/x", "f.yaml"], "not supported yet");
+    fails_with(&["submit", "--from", "workflowtemplate/x", "f.yaml"], "--from takes no files");
+    fails_with(&["submit", "--from", "pipeline/x"], "unknown kind \"pipeline\"");
+    fails_with(&["submit", "--from", "workflowtemplate"], "expected KIND/NAME");
+    fails_with(&["cron", "create"], "required");
+    fails_with(&["template", "suspend", "x"], "suspend and resume are for CronWorkflows");
     fails_with(&["retry", "wf", "--node-field-selector", "phase=Succeeded"], "needs --restart-successful");
     fails_with(&["retry", "wf", "-p", "novalue"], "expected NAME=VALUE");
     fails_with(&["delete"], "requires workflow names or one of");

@@ -13,9 +13,11 @@ mod projects;
 pub mod ready;
 mod signals;
 mod start;
+mod templates;
 
 pub use connect::{Flags, client};
 pub use error::Error;
 pub use projects::WatchedProjects;
 pub use signals::stop_on_signals;
 pub use start::run_main;
+pub use templates::WatchedTemplates;

@@ -21,6 +21,14 @@ pub struct Args {
     /// Plain-HTTP address for /healthz, /readyz and /metrics
     #[arg(long, default_value = "0.0.0.0:9091", env = "ARGO_WEBHOOK_ADMIN_ADDRESS")]
     pub admin_address: String,
+    /// The controller's user: the workflows it creates for CronWorkflows
+    /// skip the submitter check (the CronWorkflow's writer passed it)
+    #[arg(
+        long,
+        env = "ARGO_CONTROLLER_USER",
+        default_value = "system:serviceaccount:argo:argo-controller"
+    )]
+    pub controller_user: String,
     /// Admission requests handled at once; more wait
     #[arg(long, default_value_t = 256)]
     pub max_concurrency: usize,

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use argo_service::WatchedProjects;
 use argo_service::ready::Readiness;
+use argo_service::{WatchedProjects, WatchedTemplates};
 use argo_webhook::admission::{self, Admission};
 use argo_webhook::{Args, Error, server, tls};
 use clap::Parser;
@@ -24,7 +24,8 @@ async fn run(args: Args) -> Result<(), Error> {
     let cert = tls::ReloadingCert::new(&args.tls_cert, &args.tls_key)?;
     tokio::spawn(cert.clone().watch(Duration::from_secs(1), stop_rx.clone()));
     let client = args.service.client().await?;
-    let watched = WatchedProjects::start(client);
+    let watched = WatchedProjects::start(client.clone());
+    let templates = WatchedTemplates::start(client);
     let metrics = Arc::new(argo_webhook::metrics::Metrics::default());
     let ready = Readiness::new();
     let listening = ready.flag("listening");
@@ -43,6 +44,8 @@ async fn run(args: Args) -> Result<(), Error> {
     let app = admission::router(
         Admission {
             projects: watched,
+            templates,
+            controller_user: Some(args.controller_user.clone()).filter(|u| !u.is_empty()),
             metrics,
         },
         args.max_concurrency,

@@ -73,6 +73,8 @@ async fn a_rotated_certificate_is_served_without_a_restart() {
     let app = admission::router(
         Admission {
             projects: Arc::new(Fixed::new(vec![])),
+            templates: Arc::new(argo_api::templates::NoTemplates),
+            controller_user: None,
             metrics: Arc::default(),
         },
         4,

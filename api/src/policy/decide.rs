@@ -10,6 +10,8 @@ use super::pods::{Tags, check_pod};
 use super::projects::Projects;
 use super::{defaults, update, workflow};
 use crate::keys;
+use crate::templates::{self, Source};
+use crate::workflow::Workflow;
 use crate::{Problem, WorkflowProject, load, validate};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,15 +35,21 @@ pub enum Subject<'a> {
     },
     /// A pod the controller rendered, about to be created.
     Pod(&'a Pod),
+    /// A WorkflowTemplate, or a ClusterWorkflowTemplate when `cluster`.
+    Template { object: &'a Value, cluster: bool },
+    /// A CronWorkflow, created or updated.
+    Cron { object: &'a Value, operation: Operation },
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     pub subject: Subject<'a>,
     pub namespace: &'a str,
     /// Who asks; None when unknown (lint, or the controller's own pods).
     pub user: Option<&'a UserInfo>,
     pub projects: &'a Projects,
+    /// Where `templateRef` and `workflowTemplateRef` are looked up.
+    pub templates: &'a dyn Source,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,12 +93,14 @@ pub fn decide(req: &Request) -> Decision {
             old,
             ..
         } => update(req, old.unwrap_or(&Value::Null), object, selected, &mut d),
+        Subject::Template { object, cluster } => super::kinds::template(req, object, cluster, &mut d),
+        Subject::Cron { object, operation } => super::kinds::cron(req, object, operation, &mut d),
     }
     dedup(&mut d.problems);
     d
 }
 
-fn create(
+pub(super) fn create(
     req: &Request,
     object: &Value,
     expect_defaults: bool,
@@ -101,7 +111,7 @@ fn create(
     if let Ok(project) = selected {
         defaults::apply_defaults(&mut with_defaults, project);
     }
-    let (wf, warnings) = match load::workflow_with_warnings(&with_defaults) {
+    let (mut wf, warnings) = match load::workflow_with_warnings(&with_defaults) {
         Ok(x) => x,
         Err(e) => {
             d.problems.extend(problems_of(e));
@@ -112,7 +122,24 @@ fn create(
         }
     };
     d.warnings = warnings;
-    d.problems.extend(validate::workflow(&wf));
+    wf.metadata.namespace.get_or_insert_with(|| req.namespace.to_owned());
+    // What it references is what it runs: validated and checked as one.
+    let mut resolved = match templates::resolve(&wf, req.templates) {
+        Ok(r) => r,
+        Err(problems) => {
+            d.problems.extend(problems);
+            if let Err(p) = selected {
+                d.problems.push(p);
+            }
+            return;
+        }
+    };
+    workflow_metadata(&mut with_defaults, &resolved);
+    if let Ok(project) = selected {
+        defaults::resolved_with_defaults(&mut resolved, project);
+    }
+    let placed = |p| templates::origin(&resolved, p);
+    d.problems.extend(validate::workflow(&resolved).into_iter().map(placed));
     let project = match selected {
         Ok(p) => p,
         Err(p) => {
@@ -138,8 +165,33 @@ fn create(
             ),
         ));
     }
-    d.problems.extend(workflow::check_workflow(&wf, project, req.user));
+    d.problems.extend(workflow::check_workflow(&resolved, project, req.user).into_iter().map(placed));
+    d.problems.extend(super::check_templates(&wf, &resolved, project));
     d.defaulted = Some(with_defaults);
+}
+
+/// The labels and annotations of a referenced template's
+/// `workflowMetadata` onto the workflow, as upstream; the workflow's own
+/// and the reserved `*argoproj.io/` keys (the project label) are kept.
+fn workflow_metadata(object: &mut Value, resolved: &Workflow) {
+    let Some(meta) = resolved.spec.workflow_metadata.as_ref() else {
+        return;
+    };
+    for (field, map) in [("labels", &meta.labels), ("annotations", &meta.annotations)] {
+        for (k, v) in map {
+            let reserved = k.split_once('/').is_some_and(|(prefix, _)| prefix.ends_with("argoproj.io"));
+            let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+                return;
+            };
+            let entries = metadata.entry(field).or_insert_with(|| Value::Object(Default::default()));
+            if let Some(entries) = entries.as_object_mut()
+                && !reserved
+                && !entries.contains_key(k)
+            {
+                entries.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
 }
 
 fn update(req: &Request, old: &Value, new: &Value, selected: Result<&WorkflowProject, Problem>, d: &mut Decision) {
@@ -205,7 +257,7 @@ fn without_nulls(v: &Value) -> Value {
     }
 }
 
-fn problems_of(e: crate::Error) -> Vec<Problem> {
+pub(super) fn problems_of(e: crate::Error) -> Vec<Problem> {
     match e {
         crate::Error::Invalid(p) => p,
         other => vec![Problem::new("", other.to_string())],

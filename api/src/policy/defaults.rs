@@ -38,6 +38,23 @@ pub fn apply_defaults(wf: &mut Value, project: &WorkflowProject) {
     }
 }
 
+/// The project's template defaults under every template of a resolved
+/// workflow: referenced templates were not in the object the mutating
+/// webhook defaulted (for the workflow's own, this changes nothing).
+pub fn resolved_with_defaults(resolved: &mut crate::Workflow, project: &WorkflowProject) {
+    let Some(defaults) = &project.spec.template_defaults else {
+        return;
+    };
+    let defaults = Value::Object(defaults.clone());
+    for t in &mut resolved.spec.templates {
+        let Ok(mut v) = serde_json::to_value(&*t) else { continue };
+        default_template(&mut v, &defaults);
+        if let Ok(with) = serde_json::from_value(v) {
+            *t = with;
+        }
+    }
+}
+
 /// Merges defaults under a container or script template, and into the
 /// inline templates of a steps or DAG template.
 fn default_template(t: &mut Value, defaults: &Value) {

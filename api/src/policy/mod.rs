@@ -6,19 +6,22 @@
 mod decide;
 mod defaults;
 mod globs;
+mod kinds;
 mod pods;
 mod project;
 mod projects;
 mod security;
+mod templates;
 mod update;
 mod workflow;
 
 pub use decide::{Decision, Operation, Request, Subject, decide};
-pub use defaults::apply_defaults;
+pub use defaults::{apply_defaults, resolved_with_defaults};
 pub use globs::Globs;
 pub use pods::{Tags, check_pod};
 pub use project::validate_project;
 pub use projects::Projects;
+pub use templates::check_templates;
 pub use update::{MUTABLE_SPEC_FIELDS, check_update};
 
 /// The template kinds a project can allow.

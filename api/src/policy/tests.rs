@@ -61,6 +61,7 @@ fn create(ps: &Projects, ns: &str, who: &str, object: &Value) -> Decision {
         namespace: ns,
         user: Some(&u),
         projects: ps,
+        templates: &crate::templates::NoTemplates,
     })
 }
 
@@ -76,6 +77,7 @@ fn update(ps: &Projects, ns: &str, who: &str, old: &Value, new: &Value) -> Decis
         namespace: ns,
         user: Some(&u),
         projects: ps,
+        templates: &crate::templates::NoTemplates,
     })
 }
 
@@ -86,6 +88,7 @@ fn pod_decision(ps: &Projects, ns: &str, spec: Value) -> Vec<String> {
         namespace: ns,
         user: None,
         projects: ps,
+        templates: &crate::templates::NoTemplates,
     });
     d.problems.iter().map(ToString::to_string).collect()
 }
@@ -130,6 +133,7 @@ fn a_workflow_within_the_rules_passes_and_gets_its_label_and_defaults() {
         namespace: "team-a-dev",
         user: Some(&group),
         projects: &projects(),
+        templates: &crate::templates::NoTemplates,
     });
     assert!(by_group.allowed(), "{:?}", by_group.problems);
 }
@@ -455,6 +459,7 @@ fn validation_requires_the_mutation_to_have_run() {
         namespace: "team-a-dev",
         user: Some(&u),
         projects: &projects(),
+        templates: &crate::templates::NoTemplates,
     });
     assert!(has(&d, "lacks project \"team-a\"'s label or defaults"), "{:#?}", d.problems);
     let mut nulled = object.clone();

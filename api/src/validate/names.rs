@@ -7,6 +7,14 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
+    // A referenced template, resolved: `namespaced/<owner>/<template>`.
+    if let [scope, owner, template] = name.split('/').collect::<Vec<_>>()[..]
+        && matches!(scope, "namespaced" | "cluster")
+        && !owner.is_empty()
+        && owner.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+    {
+        return check_name(template);
+    }
     if name.len() > 128 {
         return Err(format!("name {name:?} is longer than 128 characters"));
     }

@@ -238,6 +238,8 @@ fn check_call(path: &str, call: &WorkflowStep, ctx: &Ctx, p: &mut Vec<Problem>) 
             p.push(Problem::new(path, "set either template or inline, not both"));
             None
         }
+        // Checked once resolved (`templates::resolve`).
+        (None, None) if call.template_ref.is_some() => None,
         (None, None) => {
             p.push(Problem::new(path, "needs a template (or an inline template)"));
             None

@@ -173,7 +173,8 @@ fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
     match parts.as_slice() {
         ["workflow", field] => match *field {
             "name" | "namespace" | "uid" | "serviceAccountName" | "mainEntrypoint" | "creationTimestamp"
-            | "priority" | "status" | "failures" | "duration" | "parameters" | "labels" | "annotations" => Ok(()),
+            | "priority" | "status" | "failures" | "duration" | "parameters" | "labels" | "annotations"
+            | "scheduledTime" => Ok(()),
             "outputs" => unknown(),
             _ => unknown(),
         },

@@ -17,7 +17,7 @@ pub use pod_fields::PodFields;
 pub use status::{NodeFlag, NodeStatus, NodeType, Phase, WorkflowCondition, WorkflowStatus};
 pub use template::{
     Backoff, ContinueOn, DagTask, DagTemplate, Loop, Metadata, RetryStrategy, ScriptTemplate, Sequence,
-    SuspendTemplate, Template, TemplateKind, UserContainer, WorkflowStep,
+    SuspendTemplate, Template, TemplateKind, TemplateRef, UserContainer, WorkflowStep,
 };
 
 use crate::schema;
@@ -91,6 +91,8 @@ pub struct WorkflowSpec {
     pub priority: Option<i32>,
     /// Labels and annotations copied onto the Workflow object itself.
     pub workflow_metadata: Option<Metadata>,
+    /// Run a WorkflowTemplate's spec, this spec's fields over it.
+    pub workflow_template_ref: Option<WorkflowTemplateRef>,
 
     /// Pod-level fields for every pod; a template's own take precedence.
     #[serde(flatten)]
@@ -105,6 +107,16 @@ pub struct WorkflowSpec {
     /// Labels and annotations added to every pod.
     pub pod_metadata: Option<Metadata>,
     pub pod_priority_class_name: Option<String>,
+}
+
+/// `workflowTemplateRef`: the WorkflowTemplate (or ClusterWorkflowTemplate)
+/// whose spec the workflow runs.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowTemplateRef {
+    pub name: String,
+    pub cluster_scope: Option<bool>,
 }
 
 /// When the controller deletes a workflow's pods.

@@ -81,6 +81,15 @@ pub struct WorkflowStatus {
     /// Resource usage estimates by resource name, in resource-seconds.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub resources_duration: BTreeMap<String, i64>,
+    /// The referenced templates as they were when the workflow started,
+    /// keyed `namespaced/<WorkflowTemplate>/<template>` or
+    /// `cluster/<ClusterWorkflowTemplate>/<template>`, as upstream's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "crate::schema::opaque_object")]
+    pub stored_templates: BTreeMap<String, super::Template>,
+    /// The spec of the `workflowTemplateRef` as it was at the start.
+    #[schemars(schema_with = "crate::schema::opaque_object")]
+    pub stored_workflow_template_spec: Option<Box<super::WorkflowSpec>>,
     /// The `metadata.generation` of the spec the controller last acted on
     /// (the Kubernetes convention; upstream Argo has no such field).
     pub observed_generation: Option<i64>,

@@ -132,6 +132,8 @@ pub struct DagTask {
 pub struct WorkflowStep {
     pub name: String,
     pub template: Option<String>,
+    /// A template of a WorkflowTemplate (or ClusterWorkflowTemplate).
+    pub template_ref: Option<TemplateRef>,
     // A schema of its own hides the Option from schemars: default keeps
     // the field optional in the CRD.
     #[serde(default)]
@@ -144,6 +146,17 @@ pub struct WorkflowStep {
     pub continue_on: Option<ContinueOn>,
     /// A template to run when this step ends.
     pub on_exit: Option<String>,
+}
+
+/// `templateRef`: template `template` of WorkflowTemplate `name` (in the
+/// workflow's namespace), or of ClusterWorkflowTemplate `name`.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateRef {
+    pub name: String,
+    pub template: String,
+    pub cluster_scope: Option<bool>,
 }
 
 /// The three ways a step or task fans out; at most one may be set.

@@ -61,6 +61,7 @@ impl Ctx<'_> {
             namespace,
             user: None,
             projects: self.world.projects,
+            templates: &argo_api::templates::NoTemplates,
         });
         if decision.allowed() {
             return None;

@@ -161,6 +161,12 @@ fn globals(wf: &Workflow) -> Scope {
         s.set("workflow.creationTimestamp.RFC3339", t.0.to_string());
         s.set("workflow.creationTimestamp.s", t.0.as_second().to_string());
     }
+    // When a CronWorkflow made it, the time it was due (upstream's); else
+    // when it was created.
+    let scheduled = meta.annotations.as_ref().and_then(|a| a.get(argo_api::keys::SCHEDULED_TIME)).cloned();
+    if let Some(t) = scheduled.or_else(|| meta.creation_timestamp.as_ref().map(|t| t.0.to_string())) {
+        s.set("workflow.scheduledTime", t);
+    }
     let params: Vec<_> = spec.arguments.iter().flat_map(|a| &a.parameters).collect();
     for p in &params {
         s.set(format!("workflow.parameters.{}", p.name), p.value.as_ref().map(|v| v.as_str()).unwrap_or_default());

@@ -5,6 +5,7 @@
 mod admin;
 mod apply;
 pub mod args;
+mod cron;
 mod images;
 mod leader;
 mod metrics;
@@ -15,7 +16,7 @@ mod shared;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argo_service::WatchedProjects;
+use argo_service::{WatchedProjects, WatchedTemplates};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
@@ -102,6 +103,8 @@ async fn controller(
         );
     let wf_store = ctl.store();
     let projects = WatchedProjects::start(client.clone());
+    let templates = WatchedTemplates::start(client.clone());
+    let cron_client = client.clone();
     let pods_synced = state.set_stores(wf_store.clone(), pod_store.clone(), projects.clone());
     let recorder = Recorder::new(
         client.clone(),
@@ -114,8 +117,18 @@ async fn controller(
     let mut shared =
         Shared::new(client, pod_store, pods_synced, projects, recorder, metrics, args.pod_create_concurrency, images);
     shared.test_panics = args.test_panic_annotation;
+    shared.templates = Some(templates);
     shared.executor = args.executor();
     let shared = Arc::new(shared);
+    let (mut cron_stop, mut cron_lost) = (stop.clone(), lost.clone());
+    let cron_shutdown = async move {
+        tokio::select! {
+            _ = cron_stop.wait_for(|s| *s) => {}
+            _ = cron_lost.wait_for(|l| *l) => {}
+        }
+    };
+    let crons =
+        tokio::spawn(cron::run(cron_client, args.namespace.clone(), shared.clone(), wf_store.clone(), cron_shutdown));
     let shutdown = async move {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => tracing::info!("shutting down"),
@@ -130,5 +143,6 @@ async fn controller(
             }
         })
         .await;
+    let _ = crons.await;
     Ok(())
 }

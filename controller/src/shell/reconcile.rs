@@ -123,7 +123,17 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
         key: &key,
     };
     let now = Timestamp::now();
-    let out = match argo_api::load::workflow(&raw) {
+    let loaded = argo_api::load::workflow(&raw).map_err(|e| e.to_string()).and_then(|wf| {
+        match resolved(wf, &namespace, &projects, ctx) {
+            Resolved::Ready(wf) => Ok(wf),
+            Resolved::NotYet => Err(String::new()),
+            Resolved::Refused(why) => Err(why),
+        }
+    });
+    if matches!(&loaded, Err(why) if why.is_empty()) {
+        return Ok(Requeue::requeue(Duration::from_millis(500)));
+    }
+    let out = match loaded {
         Ok(wf) => {
             let request = wf.metadata.annotations.as_ref().and_then(|a| a.get(keys::RETRY));
             if let Some(request) = request {
@@ -163,6 +173,45 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
             ctx.errors().remove(&key);
         }
     })
+}
+
+enum Resolved {
+    Ready(Box<argo_api::Workflow>),
+    /// The template cache has not been filled yet.
+    NotYet,
+    Refused(String),
+}
+
+/// The workflow with what it references in place, from its status once
+/// it has started (see `argo_api::templates`), checked against its
+/// project's template rules on this path too.
+fn resolved(wf: argo_api::Workflow, namespace: &str, projects: &argo_api::policy::Projects, ctx: &Shared) -> Resolved {
+    use argo_api::templates;
+    let started = wf.status.as_ref().is_some_and(|s| s.phase.is_some());
+    if !templates::references(&wf.spec) {
+        return Resolved::Ready(Box::new(wf));
+    }
+    let source: &dyn templates::Source = match &ctx.templates {
+        Some(t) if t.is_synced() => t.as_ref(),
+        Some(_) if !started => return Resolved::NotYet,
+        _ => &templates::NoTemplates,
+    };
+    let mut resolved = match templates::resolve(&wf, source) {
+        Ok(r) => r,
+        Err(problems) => {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Resolved::Refused(list.join("; "));
+        }
+    };
+    if let Ok(project) = projects.select(namespace) {
+        let problems = argo_api::policy::check_templates(&wf, &resolved, project);
+        if !started && !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            return Resolved::Refused(list.join("; "));
+        }
+        argo_api::policy::resolved_with_defaults(&mut resolved, project);
+    }
+    Resolved::Ready(Box::new(resolved))
 }
 
 fn pods_of(store: &Store<Pod>, namespace: &str, workflow: &str) -> PodIndex {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use argo_service::WatchedProjects;
+use argo_service::{WatchedProjects, WatchedTemplates};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::DynamicObject;
@@ -21,6 +21,8 @@ pub struct Shared {
     pub(super) pods: Store<Pod>,
     /// WorkflowProjects: each pod is decided against its namespace's.
     pub(super) projects: Arc<WatchedProjects>,
+    /// WorkflowTemplates, for the references of workflows that start.
+    pub(super) templates: Option<Arc<WatchedTemplates>>,
     /// Set once the pod cache has its first full list: before that a
     /// missing pod means nothing, so nothing is reconciled.
     pub(super) pods_synced: Arc<AtomicBool>,
@@ -59,6 +61,7 @@ impl Shared {
             pods,
             pods_synced,
             projects,
+            templates: None,
             recorder,
             metrics,
             create_concurrency,

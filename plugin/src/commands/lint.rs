@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::lint::{files, lint_text, load_project, read};
+use crate::lint::{FileTemplates, files, lint_text, load_project, read, template_documents};
 
 pub const EXAMPLES: &str = "Examples:
   kubectl argo lint workflow.yaml
@@ -41,15 +41,17 @@ pub fn run(args: &LintArgs, ctx: &Ctx, out: &mut impl Write) -> Result<ExitCode>
         }
         files(p, &mut paths)?;
     }
-    let mut findings = Vec::new();
+    let mut texts = Vec::new();
     for path in &paths {
-        let text = read(path)?;
-        let name = if path == Path::new("-") {
-            "<stdin>".to_owned()
-        } else {
-            path.display().to_string()
-        };
-        findings.extend(lint_text(&name, &text, project.as_ref(), &namespace));
+        let name = crate::lint::display_name(path);
+        texts.push((name, read(path)?));
+    }
+    // A workflow may reference a template from any of the files.
+    let all: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).collect();
+    let templates = FileTemplates(template_documents(&all));
+    let mut findings = Vec::new();
+    for (name, text) in &texts {
+        findings.extend(lint_text(name, text, project.as_ref(), &namespace, &templates));
     }
     for f in &findings {
         writeln!(out, "{f}")?;

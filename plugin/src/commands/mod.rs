@@ -5,6 +5,7 @@
 pub mod delete;
 pub mod get;
 pub mod intent;
+pub mod kinds;
 pub mod lint;
 pub mod list;
 pub mod logs;
@@ -83,6 +84,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stop(args) => block_on(intent::stop(args, &ctx)),
         Command::Terminate(args) => block_on(intent::terminate(args, &ctx)),
         Command::Wait(args) => block_on(wait::run(args, &ctx)),
+        Command::Template(cmd) => block_on(kinds::run(kinds::Kind::Template, cmd, &ctx)),
+        Command::ClusterTemplate(cmd) => block_on(kinds::run(kinds::Kind::ClusterTemplate, cmd, &ctx)),
+        Command::Cron(cmd) => block_on(kinds::run(kinds::Kind::Cron, cmd, &ctx)),
         Command::Ui(args) => block_on(crate::ui::run(args, &ctx)),
         Command::Install(args) => block_on(crate::install::install(args, &ctx)),
         Command::Uninstall(args) => block_on(crate::install::uninstall(args, &ctx)),

@@ -50,7 +50,7 @@ pub struct SubmitArgs {
     /// Labels to add: key=value,key2=value2
     #[arg(short = 'l', long)]
     pub labels: Option<String>,
-    /// Submit from a WorkflowTemplate (not supported yet)
+    /// Submit from workflowtemplate/NAME, clusterworkflowtemplate/NAME or cronwf/NAME
     #[arg(long, value_name = "KIND/NAME")]
     pub from: Option<String>,
     /// Follow the workflow until it finishes, redrawing its tree
@@ -133,7 +133,10 @@ fn apply(args: &SubmitArgs, params: &[(String, String)], extra_labels: &[(String
     }
 }
 
-fn prepare(args: &SubmitArgs) -> Result<(Vec<Submission>, Vec<Finding>)> {
+/// The parameters and labels the command line adds.
+type Options = (Vec<(String, String)>, Vec<(String, String)>);
+
+fn options(args: &SubmitArgs) -> Result<Options> {
     let mut params = match &args.parameter_file {
         Some(p) => parameter_file(p)?,
         None => Vec::new(),
@@ -142,14 +145,15 @@ fn prepare(args: &SubmitArgs) -> Result<(Vec<Submission>, Vec<Finding>)> {
         params.push(parse_parameter(p)?);
     }
     let extra_labels = args.labels.as_deref().map(labels).transpose()?.unwrap_or_default();
+    Ok((params, extra_labels))
+}
+
+fn prepare(args: &SubmitArgs) -> Result<(Vec<Submission>, Vec<Finding>)> {
+    let (params, extra_labels) = options(args)?;
     let mut subs = Vec::new();
     let mut findings = Vec::new();
     for path in &args.files {
-        let file = if path.as_os_str() == "-" {
-            "<stdin>".to_owned()
-        } else {
-            path.display().to_string()
-        };
+        let file = crate::lint::display_name(path);
         let (s, f) = check(&file, &read(path)?, |value| apply(args, &params, &extra_labels, value))?;
         subs.extend(s);
         findings.extend(f);
@@ -182,7 +186,13 @@ pub fn check(file: &str, text: &str, edit: impl Fn(&mut Value)) -> Result<(Vec<S
         let named = ["name", "generateName"]
             .iter()
             .any(|k| value.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).is_some_and(|s| !s.is_empty()));
-        let mut problems = lint_workflow(&value, None, "default");
+        // What it references is in the cluster: the server checks it all.
+        let refers = argo_api::load::workflow(&value).is_ok_and(|w| argo_api::templates::references(&w.spec));
+        let mut problems = if refers {
+            Vec::new()
+        } else {
+            lint_workflow(&value, None, "default", &argo_api::templates::NoTemplates)
+        };
         if !named {
             problems.push(argo_api::Problem::new("metadata", "needs a name or generateName (or use --name)"));
         }
@@ -238,16 +248,67 @@ pub async fn create(
     api.create(&params, &obj).await.map_err(|e| conn.err(e))
 }
 
+/// The workflow `--from KIND/NAME` submits: a reference to a
+/// (Cluster)WorkflowTemplate, or a CronWorkflow's workflowSpec, as
+/// upstream's `argo submit --from`.
+async fn from(args: &SubmitArgs, from: &str, ctx: &Ctx) -> Result<Vec<Submission>> {
+    use super::kinds::Kind;
+    if !args.files.is_empty() {
+        return Err(Error::Usage("--from takes no files".into()));
+    }
+    let (kind, name) = from
+        .split_once('/')
+        .filter(|(_, n)| !n.is_empty())
+        .ok_or_else(|| Error::Usage(format!("--from {from}: expected KIND/NAME, e.g. workflowtemplate/my-template")))?;
+    let (kind, label) = match kind.to_ascii_lowercase().as_str() {
+        "workflowtemplate" | "wftmpl" | "template" => (Kind::Template, "workflows.argoproj.io/workflow-template"),
+        "clusterworkflowtemplate" | "cwftmpl" | "cwft" | "clustertemplate" => {
+            (Kind::ClusterTemplate, "workflows.argoproj.io/cluster-workflow-template")
+        }
+        "cronwf" | "cronworkflow" | "cwf" => (Kind::Cron, "workflows.argoproj.io/cron-workflow-submitted"),
+        other => {
+            return Err(Error::Usage(format!(
+                "--from {from}: unknown kind {other:?} (workflowtemplate, clusterworkflowtemplate or cronwf)"
+            )));
+        }
+    };
+    let conn = ctx.conn(None, false).await?;
+    let source = kind.api(&conn, false).get(name).await.map_err(|e| conn.err(e))?;
+    let spec = match kind {
+        Kind::Cron => source.data.pointer("/spec/workflowSpec").cloned().unwrap_or_else(|| json!({})),
+        _ => json!({"workflowTemplateRef": {"name": name, "clusterScope": kind == Kind::ClusterTemplate}}),
+    };
+    let mut value = json!({"apiVersion": argo_api::API_VERSION, "kind": "Workflow",
+        "metadata": {"generateName": format!("{name}-"), "labels": {label: name}}, "spec": spec});
+    if kind == Kind::Cron
+        && let Some(meta) = source.data.pointer("/spec/workflowMetadata")
+    {
+        for field in ["labels", "annotations"] {
+            for (k, v) in meta.get(field).and_then(Value::as_object).into_iter().flatten() {
+                value["metadata"][field][k] = v.clone();
+            }
+        }
+    }
+    Ok(vec![Submission {
+        file: format!("--from {from}"),
+        line: 1,
+        value,
+    }])
+}
+
 pub async fn run(args: SubmitArgs, ctx: &Ctx) -> Result<ExitCode> {
-    if let Some(from) = &args.from {
-        return Err(Error::Usage(format!(
-            "--from {from}: submitting from WorkflowTemplates is not supported yet (WorkflowTemplate support is planned)"
-        )));
-    }
-    if args.files.is_empty() {
-        return Err(Error::Usage("requires at least one file (or - for stdin)".into()));
-    }
-    let (subs, findings) = prepare(&args)?;
+    let (subs, findings) = match &args.from {
+        Some(f) => {
+            let text = serde_yaml::to_string(&from(&args, f, ctx).await?[0].value)?;
+            let file = format!("--from {f}");
+            let (params, extra) = options(&args)?;
+            check(&file, &text, |v| apply(&args, &params, &extra, v))?
+        }
+        None if args.files.is_empty() => {
+            return Err(Error::Usage("requires at least one file (or - for stdin), or --from KIND/NAME".into()));
+        }
+        None => prepare(&args)?,
+    };
     if !findings.is_empty() {
         for f in &findings {
             eprintln!("{f}");

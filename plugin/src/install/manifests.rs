@@ -20,6 +20,9 @@ const BASE: &[(Part, &str)] = &[
     (Part::Namespace, include_str!("../../../manifests/namespace.yaml")),
     (Part::Crds, include_str!("../../../manifests/crds/workflows.argoproj.io.yaml")),
     (Part::Crds, include_str!("../../../manifests/crds/workflowprojects.argoproj.io.yaml")),
+    (Part::Crds, include_str!("../../../manifests/crds/workflowtemplates.argoproj.io.yaml")),
+    (Part::Crds, include_str!("../../../manifests/crds/clusterworkflowtemplates.argoproj.io.yaml")),
+    (Part::Crds, include_str!("../../../manifests/crds/cronworkflows.argoproj.io.yaml")),
     (Part::Rbac, include_str!("../../../manifests/controller/rbac.yaml")),
     (Part::Workloads, include_str!("../../../manifests/controller/service.yaml")),
     (Part::Workloads, include_str!("../../../manifests/controller/deployment.yaml")),
@@ -199,7 +202,7 @@ mod tests {
             namespace: "argo".into(),
             ..Default::default()
         });
-        assert_eq!(docs.len(), 19);
+        assert_eq!(docs.len(), 22);
         assert!(docs.windows(2).all(|w| w[0].0 <= w[1].0), "install order");
         assert_eq!(docs.last().map(|(p, _)| *p), Some(Part::Webhooks), "webhooks come last");
     }

@@ -190,3 +190,13 @@ fn packed_nodes_print_as_the_plain_ones() {
     let e = serde_json::from_value::<WorkflowView>(broken.take()).unwrap_err();
     assert!(e.to_string().contains("not gzip"), "{e}");
 }
+
+#[test]
+fn a_resolved_template_reference_shows_as_upstream_shows_a_template_ref() {
+    let node = |t: &str| -> crate::view::NodeView {
+        serde_json::from_value(serde_json::json!({"id": "x", "name": "x", "type": "Pod", "templateName": t})).unwrap()
+    };
+    assert_eq!(node("namespaced/lib/say").template(), "lib/say");
+    assert_eq!(node("cluster/shared/echo").template(), "shared/echo");
+    assert_eq!(node("main").template(), "main");
+}

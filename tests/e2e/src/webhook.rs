@@ -132,12 +132,12 @@ impl Cluster {
                 "name": "validate.workflows.argoproj.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
                 "failurePolicy": "Fail", "timeoutSeconds": 5,
                 "clientConfig": client("/validate"), "namespaceSelector": selector,
-                "rules": [{"apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"], "operations": ["CREATE", "UPDATE"], "resources": ["workflows"]}]
+                "rules": [{"apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"], "operations": ["CREATE", "UPDATE"], "resources": ["workflows", "workflowtemplates", "cronworkflows"]}]
             }, {
                 "name": "validate.workflowprojects.argoproj.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
                 "failurePolicy": "Fail", "timeoutSeconds": 5,
                 "clientConfig": client("/validate"), "objectSelector": selector,
-                "rules": [{"apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"], "operations": ["CREATE", "UPDATE"], "resources": ["workflowprojects"]}]
+                "rules": [{"apiGroups": ["argoproj.io"], "apiVersions": ["v1alpha1"], "operations": ["CREATE", "UPDATE"], "resources": ["workflowprojects", "clusterworkflowtemplates"]}]
             }]
         }))?;
         let m: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());

@@ -82,7 +82,7 @@ async fn the_kustomize_base_validates_against_the_apiserver() -> Result<()> {
     let base = repo_root().join("manifests");
     let o = cluster.kubectl().args(["apply", "--server-side", "--dry-run=server", "-k"]).arg(&base).output()?;
     let text = ok(o, "kubectl apply --dry-run=server -k manifests/")?;
-    assert_eq!(text.lines().filter(|l| l.ends_with("(server dry run)")).count(), 19, "{text}");
+    assert_eq!(text.lines().filter(|l| l.ends_with("(server dry run)")).count(), 22, "{text}");
     for object in [
         "deployment.apps/argo-controller",
         "deployment.apps/argo-webhook",
@@ -129,7 +129,7 @@ async fn install_waits_for_readiness_is_repeatable_and_uninstalls() -> Result<()
     assert_eq!(webhook_ca(&cluster).await?.0, ca, "running it twice keeps the CA");
 
     let dry = ok(argo(&cluster, &["install", "-n", &ns, "--dry-run"])?, "install --dry-run")?;
-    assert_eq!(dry.matches("\nkind: ").count() + usize::from(dry.starts_with("kind: ")), 19, "{dry}");
+    assert_eq!(dry.matches("\nkind: ").count() + usize::from(dry.starts_with("kind: ")), 22, "{dry}");
 
     let gone = ok(argo(&cluster, &["uninstall", "-n", &ns])?, "kubectl argo uninstall")?;
     assert!(gone.contains("deployment.apps/argo-controller deleted"), "{gone}");

@@ -18,7 +18,12 @@ fn admission() -> &'static Admission {
                      "maxParallelism": 3, "templateDefaults": {"retryStrategy": {"limit": 1}}}
         }))
         .expect("valid project");
-        Admission { projects: Arc::new(Fixed::new(vec![project])), metrics: Arc::default() }
+        Admission {
+            projects: Arc::new(Fixed::new(vec![project])),
+            templates: Arc::new(argo_api::templates::NoTemplates),
+            controller_user: None,
+            metrics: Arc::default(),
+        }
     })
 }
 

@@ -18,6 +18,7 @@ use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
 
 use argo_api::policy;
+use argo_api::templates::Source;
 
 use crate::metrics::Metrics;
 use crate::projects::ProjectSource;
@@ -30,6 +31,12 @@ const MAX_WARNING: usize = 120;
 #[derive(Clone)]
 pub struct Admission {
     pub projects: Arc<dyn ProjectSource>,
+    /// Where referenced WorkflowTemplates are found.
+    pub templates: Arc<dyn Source + Send + Sync>,
+    /// The controller's user (`system:serviceaccount:NS:NAME`): the
+    /// workflows it creates for CronWorkflows were checked, submitter
+    /// included, when the CronWorkflow was written.
+    pub controller_user: Option<String>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -41,12 +48,17 @@ pub(crate) fn request<'a>(
     req: &'a AdmissionRequest<DynamicObject>,
     subject: policy::Subject<'a>,
     projects: &'a policy::Projects,
+    s: &'a Admission,
 ) -> policy::Request<'a> {
+    let controller = s.controller_user.is_some() && req.user_info.username == s.controller_user;
+    let cron_run = matches!(subject, policy::Subject::Workflow { object, .. }
+        if object.pointer(&format!("/metadata/labels/{}", argo_api::keys::CRON_WORKFLOW.replace('/', "~1"))).is_some());
     policy::Request {
         subject,
         namespace: req.namespace.as_deref().unwrap_or_default(),
-        user: Some(&req.user_info),
+        user: (!(controller && cron_run)).then_some(&req.user_info),
         projects,
+        templates: s.templates.as_ref(),
     }
 }
 
@@ -169,6 +181,9 @@ pub(crate) fn kind(req: &AdmissionRequest<DynamicObject>) -> Option<&'static str
     match req.kind.kind.as_str() {
         "Workflow" => Some("Workflow"),
         "WorkflowProject" => Some("WorkflowProject"),
+        "WorkflowTemplate" => Some("WorkflowTemplate"),
+        "ClusterWorkflowTemplate" => Some("ClusterWorkflowTemplate"),
+        "CronWorkflow" => Some("CronWorkflow"),
         _ => None,
     }
 }

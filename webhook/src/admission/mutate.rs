@@ -26,7 +26,7 @@ pub fn decide(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admission
         old: None,
         defaulted: false,
     };
-    let decision = policy::decide(&request(req, subject, &projects));
+    let decision = policy::decide(&request(req, subject, &projects, s));
     let Some(defaulted) = decision.defaulted else {
         return allow;
     };

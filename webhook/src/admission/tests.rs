@@ -38,10 +38,29 @@ fn app() -> Router {
     router(
         Admission {
             projects: Arc::new(Fixed::new(projects)),
+            templates: Arc::new(library()),
+            controller_user: Some(CONTROLLER.into()),
             metrics: Arc::default(),
         },
         8,
     )
+}
+
+const CONTROLLER: &str = "system:serviceaccount:argo:argo-controller";
+
+/// The templates the cluster of these tests has.
+fn library() -> argo_api::templates::Documents {
+    argo_api::templates::Documents(vec![
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate", "metadata": {"name": "lib", "namespace": "team-a"},
+            "spec": {"templates": [{"name": "run", "container": {"image": "alpine:3.20", "resources": {"limits": {"memory": "64Mi"}}}},
+                {"name": "evil", "container": {"image": "evil/miner", "resources": {"limits": {"memory": "64Mi"}}}}]}}),
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate", "metadata": {"name": "labelled", "namespace": "team-a"},
+            "spec": {"entrypoint": "run", "workflowMetadata": {"labels": {"team": "a", "workflows.argoproj.io/project": "default"},
+                "annotations": {"note": "from the template"}},
+                "templates": [{"name": "run", "container": {"image": "alpine:3.20"}}]}}),
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ClusterWorkflowTemplate", "metadata": {"name": "shared"},
+            "spec": {"templates": [{"name": "run", "container": {"image": "alpine:3.20"}}]}}),
+    ])
 }
 
 fn workflow(ns: &str, image: &str) -> Value {
@@ -50,15 +69,7 @@ fn workflow(ns: &str, image: &str) -> Value {
 }
 
 fn review(operation: &str, kind: &str, user: &str, object: Value, old: Option<Value>) -> Value {
-    let (group, version, resource) = (
-        "argoproj.io",
-        "v1alpha1",
-        if kind == "Workflow" {
-            "workflows"
-        } else {
-            "workflowprojects"
-        },
-    );
+    let (group, version, resource) = ("argoproj.io", "v1alpha1", format!("{}s", kind.to_lowercase()));
     json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
         "uid": "7f0b2891-916f-4ed6-b7cd-27bff1815a8c",
         "kind": {"group": group, "version": version, "kind": kind},
@@ -296,6 +307,8 @@ async fn until_the_projects_are_read_every_workflow_write_is_refused() {
     let app = router(
         Admission {
             projects: Arc::new(NeverSynced),
+            templates: Arc::new(argo_api::templates::NoTemplates),
+            controller_user: None,
             metrics: Arc::default(),
         },
         4,
@@ -471,4 +484,111 @@ async fn deeply_nested_json_and_huge_bodies_are_4xx_and_the_router_still_answers
     let fine = mutated(&workflow("elsewhere", "alpine"), "alice").await;
     let r = admit("/validate", review("CREATE", "Workflow", "alice", fine, None)).await;
     assert_eq!(r["allowed"], true, "{r}");
+}
+
+fn referencing(ns: &str, step: Value) -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w", "namespace": ns},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "steps": [[step]]}]}})
+}
+
+async fn denial(path: &str, kind: &str, user: &str, object: Value) -> String {
+    let r = admit(path, review("CREATE", kind, user, object, None)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    r["status"]["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_referenced_template_is_checked_as_the_workflows_own() {
+    let run = json!({"name": "s", "templateRef": {"name": "lib", "template": "run"}});
+    let wf = mutated(&referencing("team-a", run), "alice").await;
+    let r = admit("/validate", review("CREATE", "Workflow", "alice", wf, None)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    let evil = json!({"name": "s", "templateRef": {"name": "lib", "template": "evil"}});
+    let wf = mutated(&referencing("team-a", evil), "alice").await;
+    let m = denial("/validate", "Workflow", "alice", wf).await;
+    assert!(
+        m.contains("WorkflowTemplate \"lib\", template \"evil\": container.image: image \"evil/miner\""),
+        "{m}"
+    );
+    let cluster = json!({"name": "s", "templateRef": {"name": "shared", "template": "run", "clusterScope": true}});
+    let wf = mutated(&referencing("team-a", cluster), "alice").await;
+    let m = denial("/validate", "Workflow", "alice", wf).await;
+    assert!(m.contains("spec.templates[0].steps[0][0].templateRef.name: ClusterWorkflowTemplate \"shared\" is not allowed by project \"team-a\""), "{m}");
+}
+
+#[tokio::test]
+async fn template_kinds_are_validated_and_garbage_gets_an_answer() {
+    let wt = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate", "metadata": {"name": "t", "namespace": "team-a"},
+        "spec": {"templates": [{"name": "x", "container": {"image": "evil/miner"}}]}});
+    let m = denial("/validate", "WorkflowTemplate", "alice", wt).await;
+    assert!(m.contains("spec.templates[0].container.image"), "{m}");
+    let cwt = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ClusterWorkflowTemplate", "metadata": {"name": "c"},
+        "spec": {"templates": [{"name": "x", "containr": {"image": "x"}}]}});
+    let m = denial("/validate", "ClusterWorkflowTemplate", "alice", cwt).await;
+    assert!(m.contains("spec.templates[0].containr"), "{m}");
+    for garbage in [
+        json!({"kind": "CronWorkflow"}),
+        json!({"spec": {"schedules": [1, {}]}}),
+        json!({"spec": []}),
+    ] {
+        for kind in ["WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"] {
+            let mut obj = garbage.clone();
+            if obj.is_object() {
+                obj["metadata"] = json!({"name": "g", "namespace": "team-a"});
+            }
+            let r = admit("/validate", review("CREATE", kind, "alice", obj, None)).await;
+            assert_eq!(r["allowed"], false, "{kind}: {r}");
+        }
+    }
+}
+
+fn cron(ns: &str, schedule: &str, image: &str) -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "c", "namespace": ns},
+        "spec": {"schedule": schedule, "timezone": "Europe/Paris", "workflowSpec": {"entrypoint": "main", "serviceAccountName": "runner",
+            "templates": [{"name": "main", "container": {"image": image, "resources": {"limits": {"memory": "64Mi"}}}}]}}})
+}
+
+#[tokio::test]
+async fn a_cron_workflow_is_checked_as_its_runs_by_whoever_writes_it() {
+    let r = admit(
+        "/validate",
+        review("CREATE", "CronWorkflow", "alice", cron("team-a", "0 2 * * *", "alpine:3.20"), None),
+    )
+    .await;
+    assert_eq!(r["allowed"], true, "{r}");
+    let m = denial("/validate", "CronWorkflow", "alice", cron("team-a", "0 25 * * *", "evil/miner")).await;
+    assert!(m.contains("spec.schedule: \"0 25 * * *\" is not a cron schedule"), "{m}");
+    assert!(m.contains("spec.workflowSpec.templates[0].container.image"), "{m}");
+    // Not a submitter of team-a: may not make the controller submit for it.
+    let m = denial("/validate", "CronWorkflow", "mallory", cron("team-a", "0 2 * * *", "alpine:3.20")).await;
+    assert!(m.contains("\"mallory\"") && m.contains("may not submit"), "{m}");
+}
+
+#[tokio::test]
+async fn only_the_controllers_cron_runs_skip_the_submitter_check() {
+    let mut run = mutated(&workflow("team-a", "alpine:3.20"), "alice").await;
+    run["spec"]["serviceAccountName"] = json!("runner");
+    let mut labelled = run.clone();
+    labelled["metadata"]["labels"][argo_api::keys::CRON_WORKFLOW] = json!("c");
+    let allowed = admit("/validate", review("CREATE", "Workflow", CONTROLLER, labelled.clone(), None)).await;
+    assert_eq!(allowed["allowed"], true, "{allowed}");
+    let m = denial("/validate", "Workflow", CONTROLLER, run).await;
+    assert!(m.contains("may not submit"), "the controller's user submits nothing else: {m}");
+    let m = denial("/validate", "Workflow", "system:serviceaccount:team-a:default", labelled).await;
+    assert!(m.contains("may not submit"), "a cron label from anyone else is no pass: {m}");
+}
+
+#[tokio::test]
+async fn a_templates_workflow_metadata_labels_the_workflow_but_never_its_project() {
+    let wf = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": "w", "namespace": "team-a", "labels": {"team": "mine"}},
+        "spec": {"workflowTemplateRef": {"name": "labelled"}}});
+    let once = mutated(&wf, "alice").await;
+    let labels = &once["metadata"]["labels"];
+    assert_eq!(labels["workflows.argoproj.io/project"], "team-a", "{once}");
+    assert_eq!(labels["team"], "mine", "the workflow's own label wins");
+    assert_eq!(once["metadata"]["annotations"]["note"], "from the template");
+    assert!(once["spec"].get("templates").is_none(), "the reference stays a reference: {once}");
+    let v = admit("/validate", review("CREATE", "Workflow", "alice", once, None)).await;
+    assert_eq!(v["allowed"], true, "{v}");
 }

@@ -20,6 +20,7 @@ pub fn decide(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> Admission
     match kind(req) {
         Some("Workflow") => workflow(req, operation, s),
         Some("WorkflowProject") => project(req),
+        Some(k @ ("WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow")) => other_kind(req, k, operation, s),
         _ => AdmissionResponse::from(req),
     }
 }
@@ -40,7 +41,7 @@ fn workflow(req: &AdmissionRequest<DynamicObject>, operation: Operation, s: &Adm
         old: Some(&old),
         defaulted: true,
     };
-    let decision = policy::decide(&request(req, subject, &projects));
+    let decision = policy::decide(&request(req, subject, &projects, s));
     let what = match operation {
         Operation::Create => "workflow refused",
         Operation::Update => "update refused",
@@ -49,6 +50,37 @@ fn workflow(req: &AdmissionRequest<DynamicObject>, operation: Operation, s: &Adm
         AdmissionResponse::from(req)
     } else {
         deny(req, what, &decision.problems)
+    };
+    with_warnings(response, &decision.warnings)
+}
+
+/// WorkflowTemplates and CronWorkflows, checked as the workflows they
+/// will make would be.
+fn other_kind(
+    req: &AdmissionRequest<DynamicObject>,
+    kind: &str,
+    operation: Operation,
+    s: &Admission,
+) -> AdmissionResponse {
+    let Some(projects) = s.projects.projects() else {
+        return AdmissionResponse::from(req).deny(NOT_SYNCED);
+    };
+    let object = value(req.object.as_ref());
+    let subject = match kind {
+        "CronWorkflow" => Subject::Cron {
+            object: &object,
+            operation,
+        },
+        _ => Subject::Template {
+            object: &object,
+            cluster: kind == "ClusterWorkflowTemplate",
+        },
+    };
+    let decision = policy::decide(&request(req, subject, &projects, s));
+    let response = if decision.allowed() {
+        AdmissionResponse::from(req)
+    } else {
+        deny(req, &format!("{kind} refused"), &decision.problems)
     };
     with_warnings(response, &decision.warnings)
 }

@@ -5,7 +5,7 @@
 // only a change of shape lays the graph out again.
 
 import dagre from "./vendor/dagre-3.1.3.esm.js";
-import { s, h, nodePhase, ICONS, fill } from "./util.js";
+import { s, h, nodePhase, templateOf, ICONS, fill } from "./util.js";
 
 const LIMIT = 12; // children shown before a node's children are grouped
 const HEAD = 4; // ... of which the first ones
@@ -217,7 +217,7 @@ export function graphView(onSelect) {
       group.setAttribute("aria-label", `${n.displayName || n.name}: ${phase}`);
       const glyph = group.querySelector(".glyph");
       if (glyph) glyph.textContent = ICONS[phase] || ICONS.Unknown;
-      group.querySelector("title").textContent = `${n.displayName || n.name} (${n.templateName || n.type}): ${phase}${n.message ? " — " + n.message : ""}`;
+      group.querySelector("title").textContent = `${n.displayName || n.name} (${templateOf(n) || n.type}): ${phase}${n.message ? " — " + n.message : ""}`;
     }
   }
 

@@ -2,7 +2,7 @@
 // its timings and retries, and for a pod its log (followed while it runs),
 // events and the pod spec as Kubernetes has it.
 
-import { h, phaseBadge, nodePhase, duration, between, timeEl, call, follow, apiBase, fill } from "./util.js";
+import { h, phaseBadge, nodePhase, templateOf, duration, between, timeEl, call, follow, apiBase, fill } from "./util.js";
 
 const TABS = ["Summary", "Inputs/outputs", "Logs", "Events", "Pod"];
 
@@ -46,7 +46,7 @@ export function nodePanel(onClose, onSelect) {
         field("Message", node.message),
         field("Exit code", exit),
         field("Type", node.type),
-        field("Template", node.templateRef ? `${node.templateRef.name}/${node.templateRef.template}` : node.templateName),
+        field("Template", templateOf(node)),
         field("Name", node.name),
         field("ID", node.id),
         field("Pod", node.podName),

@@ -59,6 +59,15 @@ export function nodePhase(n) {
   return phaseOf(n.phase, n.type === "Suspend" && n.phase === "Running");
 }
 
+/** A node's template as upstream shows it: a templateRef as `owner/name`
+ * (resolved references are named `namespaced/owner/name`). */
+export function templateOf(n) {
+  if (n.templateRef) return `${n.templateRef.name}/${n.templateRef.template}`;
+  const t = n.templateName || "";
+  const m = /^(?:namespaced|cluster)\/([^/]+\/[^/]+)$/.exec(t);
+  return m ? m[1] : t;
+}
+
 export function icon(phase) {
   const p = ICONS[phase] ? phase : "Unknown";
   return h("span", {class: `icon phase-${p}`, "aria-hidden": "true"}, ICONS[p]);

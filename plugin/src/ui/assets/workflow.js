@@ -1,7 +1,7 @@
 // One workflow, live: its graph, its node tree as `kubectl argo get` prints
 // it, the chosen node's panel, and the actions the CLI has.
 
-import { h, icon, phaseBadge, phaseOf, nodePhase, duration, between, timeEl, call, follow, toast, confirmDialog,
+import { h, icon, phaseBadge, phaseOf, nodePhase, templateOf, duration, between, timeEl, call, follow, toast, confirmDialog,
   parsePairs, workflowPath, apiBase, navigate, fill } from "./util.js";
 import { graphView } from "./graph.js";
 import { nodePanel } from "./node.js";
@@ -138,7 +138,7 @@ export function renderWorkflow([context, namespace, name], query) {
       row.dataset.key = key;
       row.classList.toggle("selected", n.id === selected);
       fill(row, icon(phase), " ", h("span", {class: "tree-name"}, n.displayName || n.name),
-        h("span", {class: "muted"}, ` ${n.templateName || ""}`), h("span", {class: "tree-time"}, secs),
+        h("span", {class: "muted"}, ` ${templateOf(n)}`), h("span", {class: "tree-time"}, secs),
         n.message ? h("span", {class: "tree-msg"}, n.message) : null);
     }
   }

@@ -183,8 +183,9 @@ spec:
     // The kubelet stops the process: SIGTERM, then (sleep as PID 1 ignores
     // it) SIGKILL after the grace period.
     // The pod's phase may say Failed before its container's state says
-    // terminated: wait for both.
-    let status = e2e::eventually(Duration::from_secs(60), "the pod to be killed", || async {
+    // terminated: wait for both. The kubelet gives the container its
+    // termination grace (30 s) first, and a loaded node takes longer.
+    let status = e2e::eventually(Duration::from_secs(180), "the pod to be killed", || async {
         let pod = pods(c, &ns, &name).await?.into_iter().next().context("the pod")?;
         let status = pod.status.clone().unwrap_or_default();
         let main = status.container_statuses.iter().flatten().find(|s| s.name == "main");

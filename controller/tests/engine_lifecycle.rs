@@ -97,7 +97,7 @@ fn a_template_deadline_no_kubelet_enforces_is_enforced_by_deleting_the_pod() {
     assert_eq!(n.message.as_deref(), Some("Pod was active on the node longer than the specified deadline"));
     assert_eq!(s.deleted_pods, ["tdl"], "a pod still running past its deadline is stopped");
     let took = finished(n).duration_since(started(n)).as_secs_f64();
-    assert!(took > 3.0 && took < 40.0, "the kubelet is given a grace first: {took}");
+    assert!(took > 3.0 && took < 70.0, "the kubelet is given a grace first: {took}");
 }
 
 #[test]

@@ -21,7 +21,7 @@ const POD_APPEAR_GRACE: Duration = Duration::from_secs(60);
 /// A template's activeDeadlineSeconds is in the pod's spec: the kubelet
 /// fails the pod and keeps it, with its logs. Deleting it is the backstop
 /// for a node that does not (kwok, a kubelet gone), after this grace.
-const POD_DEADLINE_GRACE: Duration = Duration::from_secs(30);
+const POD_DEADLINE_GRACE: Duration = Duration::from_secs(60);
 
 impl Ctx<'_> {
     pub fn execute_pod(&mut self, mut run: Run) -> Option<String> {

@@ -15,6 +15,7 @@ mod source;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::Problem;
+use crate::WorkflowStatus;
 use crate::workflow::{Template, TemplateRef, Workflow, WorkflowSpec, WorkflowStep};
 
 pub use source::{Documents, Found, NoTemplates, Source};
@@ -156,8 +157,6 @@ pub fn resolve(wf: &Workflow, source: &dyn Source) -> Result<Workflow, Vec<Probl
         status: keep.then_some(status),
     })
 }
-
-use crate::WorkflowStatus;
 
 fn kind(cluster: bool) -> &'static str {
     if cluster {

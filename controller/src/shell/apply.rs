@@ -220,9 +220,21 @@ async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>, key: &str, ctx: &Shared) ->
 }
 
 pub async fn publish(ctx: &Shared, obj: &DynamicObject, warning: bool, reason: &str, message: String) {
+    publish_as(ctx, ("Workflow", "Reconcile"), obj, warning, reason, message).await
+}
+
+/// An event on `obj`, an object of `kind`, for `action`.
+pub async fn publish_as(
+    ctx: &Shared,
+    (kind, action): (&str, &str),
+    obj: &DynamicObject,
+    warning: bool,
+    reason: &str,
+    message: String,
+) {
     let reference = ObjectReference {
         api_version: Some(API_VERSION.into()),
-        kind: Some("Workflow".into()),
+        kind: Some(kind.into()),
         name: obj.metadata.name.clone(),
         namespace: obj.metadata.namespace.clone(),
         uid: obj.metadata.uid.clone(),
@@ -234,7 +246,7 @@ pub async fn publish(ctx: &Shared, obj: &DynamicObject, warning: bool, reason: &
         type_: if warning { EventType::Warning } else { EventType::Normal },
         reason: reason.into(),
         note: Some(note),
-        action: "Reconcile".into(),
+        action: action.into(),
         secondary: None,
     };
     if let Err(e) = ctx.recorder.publish(&event, &reference).await {

@@ -10,18 +10,17 @@ use std::time::Duration;
 use argo_api::keys;
 use argo_api::workflow::Phase;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use super::Error;
+use super::apply::publish_as;
 use super::shared::Shared;
 use crate::cron::{Run, decide};
 
@@ -31,6 +30,9 @@ pub fn cron_resource() -> ApiResource {
         "cronworkflows",
     )
 }
+
+/// Events on a CronWorkflow are about scheduling.
+const CRON: (&str, &str) = ("CronWorkflow", "Schedule");
 
 struct CronCtx {
     shared: Arc<Shared>,
@@ -110,7 +112,7 @@ async fn run_once(obj: Arc<DynamicObject>, ctx: Arc<CronCtx>) -> Result<Requeue,
             Err(kube::Error::Api(e)) if e.code == 400 || e.code == 403 || e.code == 422 => {
                 // Refused (admission, quota): the run cannot happen; say why.
                 let message = format!("could not create {}: {}", wf.name_any(), e.message);
-                publish(&ctx.shared, &obj, true, "WorkflowRefused", message.clone()).await;
+                publish_as(&ctx.shared, CRON, &obj, true, "WorkflowRefused", message.clone()).await;
                 let body = json!({"status": {"lastScheduledTime": plan.status.last_scheduled_time,
                     "conditions": [{"type": "SubmissionError", "status": "True", "message": message}]}});
                 crons.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body)).await?;
@@ -139,7 +141,7 @@ async fn run_once(obj: Arc<DynamicObject>, ctx: Arc<CronCtx>) -> Result<Requeue,
         crons.patch_status(&name, &PatchParams::default(), &Patch::Merge(&body)).await?;
     }
     for (warning, reason, message) in plan.events {
-        publish(&ctx.shared, &obj, warning, reason, message).await;
+        publish_as(&ctx.shared, CRON, &obj, warning, reason, message).await;
     }
     Ok(plan.requeue.map_or(Requeue::await_change(), Requeue::requeue))
 }
@@ -173,26 +175,4 @@ fn runs_of(store: &Store<DynamicObject>, namespace: &str, cron: &str) -> Vec<Run
             }
         })
         .collect()
-}
-
-async fn publish(shared: &Shared, obj: &DynamicObject, warning: bool, reason: &str, message: String) {
-    let reference = ObjectReference {
-        api_version: Some(argo_api::API_VERSION.into()),
-        kind: Some("CronWorkflow".into()),
-        name: obj.metadata.name.clone(),
-        namespace: obj.metadata.namespace.clone(),
-        uid: obj.metadata.uid.clone(),
-        resource_version: obj.metadata.resource_version.clone(),
-        ..Default::default()
-    };
-    let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
-        reason: reason.into(),
-        note: Some(argo_api::text::prefix(&message, 1000).to_owned()),
-        action: "Schedule".into(),
-        secondary: None,
-    };
-    if let Err(e) = shared.recorder.publish(&event, &reference).await {
-        tracing::warn!(error = %e, "could not publish event");
-    }
 }

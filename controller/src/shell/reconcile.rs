@@ -204,8 +204,13 @@ fn resolved(wf: argo_api::Workflow, namespace: &str, projects: &argo_api::policy
         }
     };
     if let Ok(project) = projects.select(namespace) {
-        let problems = argo_api::policy::check_templates(&wf, &resolved, project);
-        if !started && !problems.is_empty() {
+        // Which templates may be used is decided once, when it starts.
+        let problems = if started {
+            Vec::new()
+        } else {
+            argo_api::policy::check_templates(&wf, &resolved, project)
+        };
+        if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
             return Resolved::Refused(list.join("; "));
         }

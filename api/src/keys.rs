@@ -33,3 +33,10 @@ pub const PROJECT: &str = "workflows.argoproj.io/project";
 pub const CRON_WORKFLOW: &str = "workflows.argoproj.io/cron-workflow";
 /// Annotation of a workflow a CronWorkflow created: the time it was due.
 pub const SCHEDULED_TIME: &str = "workflows.argoproj.io/scheduled-time";
+
+/// Pod labels and annotations under this prefix are the controller's
+/// (which workflow and node a pod runs); a template's metadata cannot set
+/// them.
+pub fn is_reserved(key: &str) -> bool {
+    key.starts_with("workflows.argoproj.io/")
+}

@@ -18,6 +18,18 @@ pub const MAX_SUBSTITUTED_BYTES: usize = 1024 * 1024;
 /// controller writes), with room left for what the apiserver adds: etcd
 /// refuses requests over 1.5 MiB.
 pub const MAX_OBJECT_BYTES: usize = 1536 * 1024 - 64 * 1024;
+/// Bytes of what a workflow references (`templateRef`,
+/// `workflowTemplateRef`): it is stored in the workflow's status
+/// (`storedTemplates`, `storedWorkflowTemplateSpec`), inside the object
+/// size above, beside the nodes.
+pub const MAX_REFERENCED_BYTES: usize = 512 * 1024;
+/// Bytes of the templates a workflow's references make one look through
+/// (every WorkflowTemplate named, whole): the work one admission or one
+/// workflow's start may do, however few templates it takes from them.
+pub const MAX_LOOKED_UP_BYTES: usize = 8 * 1024 * 1024;
+/// Templates in one workflow, its own (inline ones included) and those it
+/// references: admission renders and checks a pod for each.
+pub const MAX_TEMPLATES: usize = 2_000;
 /// Bytes of a `depends` or `when` expression.
 pub const MAX_EXPRESSION_BYTES: usize = 16 * 1024;
 /// Nesting of parentheses and `!` in a `depends` or `when` expression,
@@ -42,6 +54,29 @@ impl Default for Limits {
             nodes: MAX_NODES,
             object_bytes: MAX_OBJECT_BYTES,
         }
+    }
+}
+
+/// The size of `v` as JSON, or Err(bytes so far) once past `limit`: a
+/// value too large is not written out whole to find out.
+pub fn json_size<T: serde::Serialize + ?Sized>(v: &T, limit: usize) -> Result<usize, usize> {
+    struct Count(usize, usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            if self.0 > self.1 {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0, limit);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => Ok(count.0),
+        Err(_) => Err(count.0),
     }
 }
 

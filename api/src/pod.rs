@@ -54,23 +54,26 @@ pub struct Node<'a> {
 /// Renders the pod of `tmpl` (already substituted) in a workflow whose
 /// pod-level fields are `spec`.
 pub fn render(owner: Owner, node: Node, spec: &WorkflowSpec, tmpl: &Template, patches: Patches) -> Result<Pod, String> {
-    let mut annotations = BTreeMap::from([
-        (keys::NODE_NAME.to_owned(), node.name.to_owned()),
-        (keys::NODE_ID.to_owned(), node.id.to_owned()),
-    ]);
-    let mut pod_labels = BTreeMap::from([
-        (keys::WORKFLOW.to_owned(), owner.name.to_owned()),
-        (keys::COMPLETED.to_owned(), "false".to_owned()),
-    ]);
+    // The template's metadata first, without the controller's own keys
+    // (which pod belongs to which workflow and node: a pod must not claim
+    // another workflow's, as upstream's controller does not let it).
+    let (mut pod_labels, mut annotations) = (BTreeMap::new(), BTreeMap::new());
+    for md in [spec.pod_metadata.as_ref(), tmpl.metadata.as_ref()].into_iter().flatten() {
+        let users = |m: &BTreeMap<String, String>| {
+            m.iter().filter(|(k, _)| !keys::is_reserved(k)).map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()
+        };
+        pod_labels.extend(users(&md.labels));
+        annotations.extend(users(&md.annotations));
+    }
+    annotations.insert(keys::NODE_NAME.to_owned(), node.name.to_owned());
+    annotations.insert(keys::NODE_ID.to_owned(), node.id.to_owned());
+    pod_labels.insert(keys::WORKFLOW.to_owned(), owner.name.to_owned());
+    pod_labels.insert(keys::COMPLETED.to_owned(), "false".to_owned());
     if let Some(t) = node.template_name {
         annotations.insert("workflows.argoproj.io/template".into(), t.to_owned());
     }
     if let Some(b) = node.boundary {
         annotations.insert("workflows.argoproj.io/boundary-id".into(), b.to_owned());
-    }
-    for md in [spec.pod_metadata.as_ref(), tmpl.metadata.as_ref()].into_iter().flatten() {
-        pod_labels.extend(md.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        annotations.extend(md.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let fields = tmpl.pod.over(&spec.pod);
     let mut volumes = fields.volumes.clone();

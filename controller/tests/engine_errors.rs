@@ -190,6 +190,7 @@ spec:
         projects: &engine::sim::default_projects(),
         limits: Default::default(),
         executor: &Default::default(),
+        image_pull_timeout: None,
     });
     assert_eq!(Some(out.status), before);
     assert!(out.actions.is_empty());

@@ -244,6 +244,7 @@ spec:
         projects: &engine::sim::default_projects(),
         limits: Default::default(),
         executor: &Default::default(),
+        image_pull_timeout: None,
     });
     assert!(out.status.phase.is_some());
 }

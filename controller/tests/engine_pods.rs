@@ -171,3 +171,41 @@ spec:
     assert_eq!(s.run(50), Some(Phase::Succeeded));
     assert_eq!(node(&s, "wf").message, None, "a pod that ran keeps no pending reason");
 }
+
+/// Issue 19, finding 4: a template's metadata cannot make its pod claim
+/// another workflow or node (logs and status follow these keys).
+#[test]
+fn template_metadata_cannot_override_the_controllers_keys() {
+    let mut s = sim(r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: mine, namespace: ns1, uid: uid-1}
+spec:
+  entrypoint: main
+  podMetadata:
+    labels: {workflows.argoproj.io/workflow: victim, team: a}
+  templates:
+  - name: main
+    metadata:
+      labels: {workflows.argoproj.io/completed: "true"}
+      annotations: {workflows.argoproj.io/node-name: "victim.step", workflows.argoproj.io/node-id: victim-1, note: kept}
+    container: {image: alpine}
+"#);
+    let out = s.reconcile();
+    let pod = out
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::CreatePod(p) => Some(p),
+            _ => None,
+        })
+        .expect("a pod");
+    let labels = pod.metadata.labels.as_ref().expect("labels");
+    let annotations = pod.metadata.annotations.as_ref().expect("annotations");
+    assert_eq!(labels["workflows.argoproj.io/workflow"], "mine");
+    assert_eq!(labels["workflows.argoproj.io/completed"], "false");
+    assert_eq!(labels["team"], "a", "other labels pass through");
+    assert_eq!(annotations["workflows.argoproj.io/node-name"], "mine");
+    assert_eq!(annotations["workflows.argoproj.io/node-id"], "mine");
+    assert_eq!(annotations["note"], "kept");
+}

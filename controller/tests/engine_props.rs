@@ -87,7 +87,7 @@ proptest! {
             s.reconcile();
             // Running the engine again on its own output changes nothing.
             let pods = s.visible_pods();
-            let again = engine::reconcile(&Input { workflow: &s.workflow, pods: &pods, now: s.now, create_errors: &Default::default(), projects: &engine::sim::default_projects(), limits: Default::default(), executor: &Default::default() });
+            let again = engine::reconcile(&Input { workflow: &s.workflow, pods: &pods, now: s.now, create_errors: &Default::default(), projects: &engine::sim::default_projects(), limits: Default::default(), executor: &Default::default(), image_pull_timeout: s.image_pull_timeout });
             prop_assert_eq!(Some(&again.status), s.workflow.status.as_ref());
             prop_assert!(!again.actions.iter().any(|a| matches!(a, Action::CreatePod(_))));
             s.advance(Duration::from_millis(700));

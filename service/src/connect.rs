@@ -20,11 +20,20 @@ pub struct Flags {
     /// Log filter, e.g. `info` or `argo_controller=debug`
     #[arg(long, default_value = "info", env = "RUST_LOG")]
     pub log: String,
+    /// Act as this user (kubectl's --as): `kubectl argo install --local`
+    /// runs the controller and webhook as their in-cluster service accounts,
+    /// so they have those rights and the webhook knows the controller
+    #[arg(long = "as", value_name = "USER")]
+    pub impersonate: Option<String>,
 }
 
 impl Flags {
     pub async fn client(&self) -> Result<Client, Error> {
-        client(self.kubeconfig.as_deref(), self.context.as_deref()).await
+        let mut config = config(self.kubeconfig.as_deref(), self.context.as_deref()).await?;
+        if let Some(user) = self.impersonate.as_ref().filter(|u| !u.is_empty()) {
+            config.auth_info.impersonate = Some(user.clone());
+        }
+        Ok(Client::try_from(config)?)
     }
 }
 
@@ -32,6 +41,10 @@ impl Flags {
 /// KUBECONFIG or ~/.kube/config when a context is named, else whatever the
 /// environment offers (in-cluster included).
 pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Client, Error> {
+    Ok(Client::try_from(config(kubeconfig, context).await?)?)
+}
+
+async fn config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Config, Error> {
     let options = KubeConfigOptions {
         context: context.map(str::to_owned),
         ..Default::default()
@@ -41,5 +54,5 @@ pub async fn client(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
         None if context.is_some() => Config::from_kubeconfig(&options).await?,
         None => Config::infer().await?,
     };
-    Ok(Client::try_from(config)?)
+    Ok(config)
 }

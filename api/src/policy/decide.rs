@@ -157,6 +157,12 @@ pub(super) fn create(
             ),
         ));
     }
+    if req.user.is_some() && object.pointer("/metadata/labels").and_then(|l| l.get(keys::CRON_WORKFLOW)).is_some() {
+        d.problems.push(Problem::new(
+            format!("metadata.labels[{:?}]", keys::CRON_WORKFLOW),
+            "only the controller sets this label, on the runs it creates for a CronWorkflow: it decides which workflows a CronWorkflow's history limits delete (kubectl argo submit --from cronwf/NAME labels a run of your own with workflows.argoproj.io/cron-workflow-submitted)",
+        ));
+    }
     if expect_defaults && without_nulls(object) != without_nulls(&with_defaults) {
         d.problems.push(Problem::new(
             "",

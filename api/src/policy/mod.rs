@@ -29,3 +29,5 @@ pub const TEMPLATE_TYPES: [&str; 5] = ["container", "script", "steps", "dag", "s
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_round2;

@@ -34,6 +34,9 @@ pub(crate) struct ContainerView<'a> {
     pub security: Option<&'a k8s_openapi::api::core::v1::SecurityContext>,
     pub resources: Option<&'a k8s_openapi::api::core::v1::ResourceRequirements>,
     pub ports: &'a [k8s_openapi::api::core::v1::ContainerPort],
+    /// Liveness, readiness and startup, by name.
+    pub probes: [(&'static str, Option<&'a k8s_openapi::api::core::v1::Probe>); 3],
+    pub lifecycle: Option<&'a k8s_openapi::api::core::v1::Lifecycle>,
 }
 
 /// The view of any container kind (they share these fields by name, not
@@ -46,6 +49,12 @@ macro_rules! view {
             security: $c.security_context.as_ref(),
             resources: $c.resources.as_ref(),
             ports: $c.ports.as_deref().unwrap_or_default(),
+            probes: [
+                ("livenessProbe", $c.liveness_probe.as_ref()),
+                ("readinessProbe", $c.readiness_probe.as_ref()),
+                ("startupProbe", $c.startup_probe.as_ref()),
+            ],
+            lifecycle: $c.lifecycle.as_ref(),
         }
     };
 }
@@ -78,6 +87,7 @@ pub fn check_pod(pod: &Pod, project: &WorkflowProject, tags: Tags) -> Vec<Proble
     let containers = containers(spec);
     rules.service_accounts(spec, &mut out);
     rules.images(&containers, &mut out);
+    rules.image_volumes(spec, &mut out);
     rules.resources(&containers, &mut out);
     if rules.level() != SecurityLevel::Privileged
         && let Some(node) = spec.node_name.as_deref()
@@ -141,43 +151,54 @@ impl Rules<'_> {
     }
 
     fn images(&self, containers: &[ContainerView], out: &mut Vec<Problem>) {
+        for c in containers {
+            self.image(c.image.unwrap_or_default(), format!("{}.image", c.path), out);
+        }
+    }
+
+    /// Image volumes mount an image's files into the pod: the same rule
+    /// as a container's image (else an allowed container runs what the
+    /// volume holds).
+    fn image_volumes(&self, spec: &PodSpec, out: &mut Vec<Problem>) {
+        for (i, v) in spec.volumes.iter().flatten().enumerate() {
+            if let Some(source) = &v.image {
+                let raw = source.reference.as_deref().unwrap_or_default();
+                self.image(raw, format!("spec.volumes[{i}].image.reference"), out);
+            }
+        }
+    }
+
+    fn image(&self, raw: &str, path: String, out: &mut Vec<Problem>) {
         let list = &self.project.spec.images;
-        if list.is_empty() {
+        if list.is_empty() || self.tags.skips(raw) {
             return;
         }
         let patterns = Patterns::new(list);
-        for c in containers {
-            let raw = c.image.unwrap_or_default();
-            if self.tags.skips(raw) {
-                continue;
-            }
-            let path = format!("{}.image", c.path);
-            match image::parse(raw) {
-                Ok(img) if patterns.allows(&img) => {}
-                Ok(img) => {
-                    let full = img.to_string();
-                    let read_as = if full == raw {
-                        String::new()
-                    } else {
-                        format!("; read as {full}")
-                    };
-                    out.push(Problem::new(
-                        path,
-                        format!(
-                            "image {raw:?} is not allowed by project {:?} (allowed: {}{read_as})",
-                            self.name,
-                            list.join(", ")
-                        ),
-                    ))
-                }
-                Err(why) => out.push(Problem::new(
+        match image::parse(raw) {
+            Ok(img) if patterns.allows(&img) => {}
+            Ok(img) => {
+                let full = img.to_string();
+                let read_as = if full == raw {
+                    String::new()
+                } else {
+                    format!("; read as {full}")
+                };
+                out.push(Problem::new(
                     path,
                     format!(
-                        "image {raw:?} is not a valid image reference ({why}), so project {:?} cannot allow it",
-                        self.name
+                        "image {raw:?} is not allowed by project {:?} (allowed: {}{read_as})",
+                        self.name,
+                        list.join(", ")
                     ),
-                )),
+                ))
             }
+            Err(why) => out.push(Problem::new(
+                path,
+                format!(
+                    "image {raw:?} is not a valid image reference ({why}), so project {:?} cannot allow it",
+                    self.name
+                ),
+            )),
         }
     }
 

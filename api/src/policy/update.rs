@@ -30,6 +30,7 @@ pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
             ),
         ));
     }
+    out.extend(ownership_changes(old, new));
     let empty = serde_json::Map::new();
     let spec = |v: &Value| v.get("spec").and_then(Value::as_object).cloned().unwrap_or_else(|| empty.clone());
     let (old_spec, new_spec) = (spec(old), spec(new));
@@ -52,6 +53,34 @@ pub fn check_update(old: &Value, new: &Value) -> Vec<Problem> {
     out
 }
 
+/// Which CronWorkflow a workflow belongs to decides which workflows its
+/// history limits delete: nobody may claim one for a CronWorkflow after it
+/// is created (the controller never does). Letting go (removing an owner,
+/// as the garbage collector does when orphaning) is allowed.
+fn ownership_changes(old: &Value, new: &Value) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let cron = |v: &Value| v.pointer("/metadata/labels").and_then(|l| l.get(keys::CRON_WORKFLOW)).cloned();
+    if let Some(after) = cron(new)
+        && cron(old).as_ref() != Some(&after)
+    {
+        out.push(Problem::new(
+            format!("metadata.labels[{:?}]", keys::CRON_WORKFLOW),
+            format!("cannot be set or changed after the workflow is created (to {}): only the controller sets it, on the runs it creates", describe(Some(&after))),
+        ));
+    }
+    let owners = |v: &Value| v.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+    let before = owners(old);
+    for (i, o) in owners(new).iter().enumerate() {
+        if !before.contains(o) {
+            out.push(Problem::new(
+                format!("metadata.ownerReferences[{i}]"),
+                "owner references cannot be added or changed after the workflow is created (only removed)",
+            ));
+        }
+    }
+    out
+}
+
 /// A failed workflow being retried (`kubectl argo retry` sets a new retry
 /// request) may get new parameter values in the same update.
 fn retrying(old: &Value, new: &Value) -> bool {
@@ -66,7 +95,9 @@ fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
 
 /// What an update does that makes the workflow run more or differently:
 /// only a project's submitters may do these. Suspending, stopping,
-/// terminating and shortening the deadline only ever run less.
+/// terminating and shortening the deadline only ever run less. A TTL or
+/// pod GC change decides when a colleague's run and its pods (their logs)
+/// are deleted: steering too.
 pub fn escalations(old: &Value, new: &Value) -> Vec<&'static str> {
     let mut out = Vec::new();
     let spec = |v: &Value, k: &str| v.get("spec").and_then(|s| s.get(k)).filter(|x| !x.is_null()).cloned();
@@ -85,6 +116,12 @@ pub fn escalations(old: &Value, new: &Value) -> Vec<&'static str> {
     }
     if spec(old, "arguments") != spec(new, "arguments") {
         out.push("changing its parameters");
+    }
+    if spec(old, "ttlStrategy") != spec(new, "ttlStrategy") {
+        out.push("changing spec.ttlStrategy");
+    }
+    if spec(old, "podGC") != spec(new, "podGC") {
+        out.push("changing spec.podGC");
     }
     if spec(old, "shutdown").is_some() && spec(new, "shutdown").is_none() {
         out.push("removing spec.shutdown");

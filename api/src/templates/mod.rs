@@ -101,6 +101,8 @@ pub fn resolve(wf: &Workflow, source: &dyn Source) -> Result<Workflow, Vec<Probl
         queue: VecDeque::new(),
         problems: Vec::new(),
         specs: BTreeMap::new(),
+        referenced_bytes: 0,
+        looked_up_bytes: 0,
     };
     let mut spec = wf.spec.clone();
     for (i, t) in spec.templates.iter().enumerate() {
@@ -116,7 +118,11 @@ pub fn resolve(wf: &Workflow, source: &dyn Source) -> Result<Workflow, Vec<Probl
         let cluster = reference.cluster_scope.unwrap_or(false);
         let base = match stored_spec.as_deref() {
             Some(s) => Some(s.clone()),
-            None => r.owner_spec(cluster, &reference.name, "spec.workflowTemplateRef.name"),
+            None => r.owner_spec(cluster, &reference.name, "spec.workflowTemplateRef.name").filter(|spec| {
+                // Stored whole in the status.
+                let size = crate::limits::json_size(spec, crate::limits::MAX_REFERENCED_BYTES).unwrap_or(usize::MAX);
+                r.count_referenced(size, "spec.workflowTemplateRef")
+            }),
         };
         let Some(base) = base else { return Err(r.problems) };
         if base.workflow_template_ref.is_some() {
@@ -183,19 +189,70 @@ struct Resolver<'a> {
     problems: Vec<Problem>,
     /// Owners looked up so far (None: not found).
     specs: BTreeMap<Owner, Option<WorkflowSpec>>,
+    /// What will be stored in the status (taken from the source, not
+    /// what an earlier pass stored), against `MAX_REFERENCED_BYTES`.
+    referenced_bytes: usize,
+    /// Every owner spec read, against `MAX_LOOKED_UP_BYTES`.
+    looked_up_bytes: usize,
 }
 
 impl Resolver<'_> {
+    /// Adds what a reference stores; false (and a problem, once) past the
+    /// limit.
+    fn count_referenced(&mut self, bytes: usize, path: &str) -> bool {
+        use crate::limits::{MAX_REFERENCED_BYTES, bytes as size};
+        self.referenced_bytes = self.referenced_bytes.saturating_add(bytes);
+        if self.referenced_bytes <= MAX_REFERENCED_BYTES {
+            return true;
+        }
+        if !self.problems.iter().any(|p| p.message.contains("a workflow may store")) {
+            self.problems.push(Problem::new(
+                path,
+                format!(
+                    "the templates this workflow references take more than the {} a workflow may store of them (its status keeps them: storedTemplates, storedWorkflowTemplateSpec): reference fewer or smaller templates",
+                    size(MAX_REFERENCED_BYTES)
+                ),
+            ));
+        }
+        false
+    }
+
     fn owner_spec(&mut self, cluster: bool, name: &str, path: &str) -> Option<WorkflowSpec> {
+        self.owner(cluster, name, path).cloned()
+    }
+
+    /// The owner's spec, looked up once; borrowed, since a template is
+    /// usually all that is wanted of a large one.
+    fn owner(&mut self, cluster: bool, name: &str, path: &str) -> Option<&WorkflowSpec> {
         let owner = Owner {
             cluster,
             name: name.to_owned(),
         };
-        if let Some(s) = self.specs.get(&owner) {
-            return s.clone();
+        if self.specs.contains_key(&owner) {
+            return self.specs.get(&owner).and_then(Option::as_ref);
+        }
+        if self.looked_up_bytes > crate::limits::MAX_LOOKED_UP_BYTES {
+            return None;
         }
         let found = match self.source.spec(cluster, self.namespace, name) {
-            Found::Spec(s) => Some(*s),
+            Found::Spec(s) => {
+                use crate::limits::{MAX_LOOKED_UP_BYTES, bytes, json_size};
+                let left = MAX_LOOKED_UP_BYTES.saturating_sub(self.looked_up_bytes);
+                let size = json_size(&*s, left).unwrap_or(usize::MAX);
+                self.looked_up_bytes = self.looked_up_bytes.saturating_add(size);
+                if self.looked_up_bytes > MAX_LOOKED_UP_BYTES {
+                    self.problems.push(Problem::new(
+                        path,
+                        format!(
+                            "the templates this workflow's references name take more than {} together: reference fewer or smaller WorkflowTemplates",
+                            bytes(MAX_LOOKED_UP_BYTES)
+                        ),
+                    ));
+                    None
+                } else {
+                    Some(*s)
+                }
+            }
             Found::Missing => {
                 let place = if cluster {
                     String::new()
@@ -210,8 +267,7 @@ impl Resolver<'_> {
                 None
             }
         };
-        self.specs.insert(owner, found.clone());
-        found
+        self.specs.entry(owner).or_insert(found).as_ref()
     }
 
     /// Points `t`'s steps and tasks at resolved names, queueing what they
@@ -276,8 +332,17 @@ impl Resolver<'_> {
         };
         let found = match self.stored.get(&key) {
             Some(t) => Some(t.clone()),
-            None => self.owner_spec(cluster, &reference.name, &format!("{path}.name")).and_then(|spec| {
-                let t = spec.templates.into_iter().find(|t| t.name == reference.template);
+            None => self.owner(cluster, &reference.name, &format!("{path}.name")).map(|spec| {
+                spec.templates.iter().find(|t| t.name == reference.template).cloned()
+            }).and_then(|t| {
+                let size = |t: &Template| {
+                    crate::limits::json_size(t, crate::limits::MAX_REFERENCED_BYTES).unwrap_or(usize::MAX)
+                };
+                if let Some(found) = &t
+                    && !self.count_referenced(size(found), path)
+                {
+                    return None;
+                }
                 if t.is_none() {
                     self.problems.push(Problem::new(
                         format!("{path}.template"),

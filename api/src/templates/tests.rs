@@ -175,3 +175,41 @@ fn hostile_references_are_bounded_and_reserved_names_refused() {
     let p = resolve(&sneaky, &library()).expect_err("reserved");
     assert!(p[0].message.contains("'/' is reserved"), "{}", p[0]);
 }
+
+/// Issue 19, finding 6: ten small workflows each referencing forty large
+/// templates amplified themselves into statuses no apiserver accepts.
+/// What a workflow stores of its references is bounded, and so is what
+/// resolving them reads.
+#[test]
+fn what_references_pull_in_is_bounded_by_stored_and_read_bytes() {
+    let big = "x".repeat(100 * 1024);
+    let templates: Vec<serde_json::Value> = (0..40)
+        .map(|i| json!({"name": format!("t{i}"), "container": {"image": "alpine", "args": [big]}}))
+        .collect();
+    let docs = Documents(vec![wt("WorkflowTemplate", "huge", Some("team-a"), json!({"templates": templates}))]);
+    let steps: Vec<serde_json::Value> =
+        (0..40).map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": "huge", "template": format!("t{i}")}}])).collect();
+    let w = wf(json!({"entrypoint": "main", "templates": [{"name": "main", "steps": steps}]}));
+    let problems = resolve(&w, &docs).expect_err("over the stored limit");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].message.contains("more than the 512 KiB a workflow may store"), "{}", problems[0]);
+    // Four of them fit.
+    let few: Vec<serde_json::Value> = steps_prefix(4);
+    let w = wf(json!({"entrypoint": "main", "templates": [{"name": "main", "steps": few}]}));
+    assert!(resolve(&w, &docs).is_ok());
+
+    // Many large WorkflowTemplates each named once: the reading is bounded.
+    let owners: Vec<serde_json::Value> = (0..20)
+        .map(|i| wt("WorkflowTemplate", &format!("o{i}"), Some("team-a"),
+            json!({"templates": [{"name": "tiny", "container": {"image": "alpine"}}, {"name": "pad", "container": {"image": "alpine", "args": ["y".repeat(600 * 1024)]}}]})))
+        .collect();
+    let steps: Vec<serde_json::Value> =
+        (0..20).map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": format!("o{i}"), "template": "tiny"}}])).collect();
+    let w = wf(json!({"entrypoint": "main", "templates": [{"name": "main", "steps": steps}]}));
+    let problems = resolve(&w, &Documents(owners)).expect_err("over the read limit");
+    assert!(problems.iter().any(|p| p.message.contains("take more than 8 MiB together")), "{problems:#?}");
+}
+
+fn steps_prefix(n: usize) -> Vec<serde_json::Value> {
+    (0..n).map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": "huge", "template": format!("t{i}")}}])).collect()
+}

@@ -27,7 +27,14 @@ pub struct Input<'a> {
     pub limits: Limits,
     /// How pods run their command and report outputs.
     pub executor: &'a Executor,
+    /// How long a pod may fail to pull an image before its node fails
+    /// (None: as long as the workflow's deadline lets it).
+    pub image_pull_timeout: Option<Duration>,
 }
+
+/// The controller's default `--image-pull-timeout`: the kubelet's back-off
+/// has tried about five times by then (0, 10, 30, 70, 150 s).
+pub const DEFAULT_IMAGE_PULL_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Why the apiserver did not create a pod.
 #[derive(Clone, Debug, PartialEq, Eq)]

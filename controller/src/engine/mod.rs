@@ -30,8 +30,9 @@ pub mod sim;
 mod size;
 mod steps;
 mod suspend;
+mod waiting;
 mod world;
 
-pub use io::{Action, CreateError, Input, Output, PodIndex};
+pub use io::{Action, CreateError, DEFAULT_IMAGE_PULL_TIMEOUT, Input, Output, PodIndex};
 pub use reconcile::{reconcile, refuse};
 pub use rerun::{Rerun, rerun};

@@ -9,11 +9,13 @@ use argo_api::workflow::{NodeType, Phase, Template};
 use argo_api::{duration, names};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::jiff::Timestamp;
 
 use super::ctx::Ctx;
 use super::execute::{Opts, Run};
 use super::io::Action;
 use super::outputs;
+use super::waiting::{pending_reason, pull_failure};
 
 /// How long a node may wait for the pod it created to be observed before
 /// the pod is considered lost (it is re-created meanwhile, idempotently).
@@ -106,6 +108,24 @@ impl Ctx<'_> {
             && self.past(created, t)
         {
             self.kill(id, pod_name, Phase::Failed, format!("Step exceeded its timeout of {}", duration::format(t)));
+            return;
+        }
+        self.give_up_pulling(id, pod_name, pod, created);
+    }
+
+    /// A pod whose image cannot be pulled fails its node after the
+    /// controller's image pull timeout (at once when waiting cannot help),
+    /// rather than waiting for the workflow's deadline.
+    fn give_up_pulling(&mut self, id: &str, pod_name: &str, pod: &Pod, created: Timestamp) {
+        let Some(timeout) = self.world.image_pull_timeout else { return };
+        let Some(failure) = pull_failure(pod) else { return };
+        if failure.hopeless || self.past(failure.since.unwrap_or(created), timeout) {
+            let why = if failure.hopeless {
+                "it cannot be pulled".to_owned()
+            } else {
+                format!("not pulled within the image pull timeout of {}", duration::format(timeout))
+            };
+            self.kill(id, pod_name, Phase::Error, format!("{}; {why}", failure.message));
         }
     }
 
@@ -212,26 +232,6 @@ fn seconds(v: &IntOrString) -> Option<Duration> {
         IntOrString::Int(n) => u64::try_from(*n).ok().map(Duration::from_secs),
         IntOrString::String(s) => s.trim().parse::<u64>().ok().map(Duration::from_secs),
     }
-}
-
-fn pending_reason(pod: &Pod) -> Option<String> {
-    let status = pod.status.as_ref()?;
-    for c in status.container_statuses.iter().flatten() {
-        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
-            let reason = w.reason.clone().unwrap_or_default();
-            return Some(match &w.message {
-                Some(m) if !m.is_empty() => format!("{reason}: {m}"),
-                _ => reason,
-            })
-            .filter(|r| !r.is_empty());
-        }
-    }
-    status.conditions.iter().flatten().find(|c| c.reason.as_deref() == Some("Unschedulable")).map(|c| {
-        match &c.message {
-            Some(m) => format!("Unschedulable: {m}"),
-            None => "Unschedulable".into(),
-        }
-    })
 }
 
 /// Phase and message of a Failed pod, preferring (as upstream does) the

@@ -50,6 +50,10 @@ pub struct Sim {
     pub projects: Projects,
     pub limits: argo_api::limits::Limits,
     pub executor: argo_api::executor::Executor,
+    pub image_pull_timeout: Option<Duration>,
+    /// Images no node can pull: their pods wait in ImagePullBackOff, as a
+    /// kubelet reports them, until taken out of this set.
+    pub unpullable: std::collections::BTreeSet<String>,
     /// Whether pods are failed at their spec's activeDeadlineSeconds, as a
     /// kubelet does; kwok does not.
     pub kubelet_deadlines: bool,
@@ -77,6 +81,8 @@ impl Sim {
             projects: default_projects(),
             limits: Default::default(),
             executor: Default::default(),
+            image_pull_timeout: Some(super::io::DEFAULT_IMAGE_PULL_TIMEOUT),
+            unpullable: Default::default(),
             kubelet_deadlines: false,
         }
     }
@@ -103,6 +109,7 @@ impl Sim {
             projects: &self.projects,
             limits: self.limits,
             executor: &self.executor,
+            image_pull_timeout: self.image_pull_timeout,
         });
         self.reconciles += 1;
         self.apply(&out);
@@ -191,6 +198,9 @@ impl Sim {
     fn progress_pods(&mut self) {
         let now = self.now;
         for pod in self.pods.values_mut() {
+            if stuck_pulling(pod, &self.unpullable) {
+                continue;
+            }
             let status = pod.status.get_or_insert_with(Default::default);
             match status.phase.as_deref() {
                 Some("Pending") => {
@@ -262,6 +272,7 @@ impl Sim {
             .filter_map(|p| {
                 let s = p.status.as_ref()?;
                 match s.phase.as_deref() {
+                    Some("Pending") if p.status.as_ref().is_some_and(|s| s.reason.as_deref() == Some(STUCK)) => None,
                     Some("Pending") => Some(self.now),
                     Some("Running") => {
                         let started = s.start_time.as_ref()?.0;
@@ -334,6 +345,62 @@ impl Sim {
         );
     }
 }
+
+/// Marks a pending pod that waits on an image in `unpullable` (its first
+/// such container, init containers first) as a kubelet would; true if so.
+fn stuck_pulling(pod: &mut Pod, unpullable: &std::collections::BTreeSet<String>) -> bool {
+    use k8s_openapi::api::core::v1::PodCondition;
+    let Some(spec) = pod.spec.as_ref() else { return false };
+    let status = pod.status.get_or_insert_with(Default::default);
+    if status.phase.as_deref() != Some("Pending") {
+        return false;
+    }
+    let init = spec.init_containers.iter().flatten().map(|c| (c, true));
+    let Some((blocked, is_init)) =
+        init.chain(spec.containers.iter().map(|c| (c, false))).find(|(c, _)| c.image.as_ref().is_some_and(|i| unpullable.contains(i)))
+    else {
+        if status.reason.as_deref() == Some(STUCK) {
+            status.reason = None;
+        }
+        return false;
+    };
+    let scheduled = pod.metadata.creation_timestamp.clone();
+    let waiting = |name: &str, reason: &str, message: Option<String>| ContainerStatus {
+        name: name.to_owned(),
+        state: Some(ContainerState {
+            waiting: Some(ContainerStateWaiting {
+                reason: Some(reason.into()),
+                message,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let image = blocked.image.clone().unwrap_or_default();
+    let backoff = waiting(
+        &blocked.name,
+        "ImagePullBackOff",
+        Some(format!("Back-off pulling image {image:?}: ErrImagePull: {image}: not found")),
+    );
+    let others = |containers: &[k8s_openapi::api::core::v1::Container], reason: &str| {
+        containers.iter().map(|c| if c.name == blocked.name { backoff.clone() } else { waiting(&c.name, reason, None) }).collect()
+    };
+    status.reason = Some(STUCK.into());
+    status.conditions = Some(vec![PodCondition {
+        type_: "PodScheduled".into(),
+        status: "True".into(),
+        last_transition_time: scheduled,
+        ..Default::default()
+    }]);
+    if is_init {
+        status.init_container_statuses = Some(others(spec.init_containers.as_deref().unwrap_or_default(), "PodInitializing"));
+    }
+    status.container_statuses = Some(others(&spec.containers, if is_init { "PodInitializing" } else { "ContainerCreating" }));
+    true
+}
+
+/// The sim's own mark on a pod it holds in ImagePullBackOff.
+const STUCK: &str = "argo-rs.sim/ImagePullBackOff";
 
 /// What a pod does, from its `kwok.test/*` annotations.
 struct Plan {

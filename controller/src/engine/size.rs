@@ -2,6 +2,7 @@
 //! what its spec and metadata leave of the object size etcd accepts; a
 //! status past that fails the workflow instead of failing every write.
 
+use argo_api::limits::json_size;
 use argo_api::workflow::{Phase, WorkflowStatus, compress};
 
 use super::conclude::phase_labels;
@@ -15,7 +16,13 @@ pub(super) fn status_budget(input: &Input) -> usize {
 
 fn budget(wf: &argo_api::Workflow, limits: argo_api::limits::Limits) -> usize {
     let taken = json_size(&wf.spec, usize::MAX).unwrap_or(0) + json_size(&wf.metadata, usize::MAX).unwrap_or(0);
-    limits.object_bytes.saturating_sub(taken)
+    // The spec here is resolved: what it references is in it, and stored
+    // again in the status (which the budget is for). Counted there only.
+    let stored = wf.status.as_ref().map_or(0, |s| {
+        json_size(&s.stored_templates, usize::MAX).unwrap_or(0)
+            + json_size(&s.stored_workflow_template_spec, usize::MAX).unwrap_or(0)
+    });
+    limits.object_bytes.saturating_sub(taken.saturating_sub(stored))
 }
 
 /// The status as it can be stored: as it is, or with its nodes packed
@@ -45,29 +52,6 @@ pub(super) fn too_large(status: &WorkflowStatus, limit: usize) -> Option<usize> 
     json_size(status, limit).err()
 }
 
-/// The size of `v` as JSON, or Err(bytes so far) once past `limit`.
-fn json_size<T: serde::Serialize>(v: &T, limit: usize) -> Result<usize, usize> {
-    struct Count(usize, usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            if self.0 > self.1 {
-                // Stop serializing: the answer is known.
-                return Err(std::io::Error::other("over"));
-            }
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0, limit);
-    match serde_json::to_writer(&mut count, v) {
-        Ok(()) => Ok(count.0),
-        Err(_) => Err(count.0),
-    }
-}
-
 /// A status too large to store: the last stored one is kept, with the
 /// workflow failed and its pods stopped.
 pub(super) fn status_too_large(input: &Input, mut status: WorkflowStatus, size: usize, budget: usize) -> Output {
@@ -92,8 +76,14 @@ pub(super) fn status_too_large(input: &Input, mut status: WorkflowStatus, size: 
     status.phase = Some(Phase::Error);
     status.message = Some(why);
     status.finished_at = Some(input.now.into());
-    // The last stored status fitted, packed or not.
-    let status = fit(status.clone(), budget).unwrap_or(status);
+    // The last stored status fitted, packed or not; if it was never stored
+    // (the first write, with what the workflow references), what a
+    // finished workflow no longer needs goes.
+    let status = fit(status.clone(), budget).unwrap_or_else(|_| {
+        status.stored_templates.clear();
+        status.stored_workflow_template_spec = None;
+        fit(status.clone(), budget).unwrap_or(status)
+    });
     Output {
         labels: phase_labels(status.phase),
         status,

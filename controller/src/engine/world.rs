@@ -29,6 +29,7 @@ pub(super) struct World<'a> {
     pub projects: &'a Projects,
     pub limits: Limits,
     pub executor: &'a Executor,
+    pub image_pull_timeout: Option<Duration>,
     /// `workflow.*` variables.
     pub globals: Scope,
     pub gate: Gate,
@@ -80,6 +81,7 @@ impl<'a> World<'a> {
             projects: input.projects,
             limits: input.limits,
             executor: input.executor,
+            image_pull_timeout: input.image_pull_timeout,
             globals: globals(wf),
             gate: gate(spec, started, input.now),
             resume_at: annotations.and_then(|a| a.get(keys::RESUME)).and_then(|t| t.parse().ok()),

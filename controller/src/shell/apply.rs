@@ -63,6 +63,12 @@ pub async fn apply(t: &Target<'_>, out: Output, ctx: &Shared) -> Result<Requeue,
             ctx.forget(t.key);
             return Ok(Requeue::await_change());
         }
+        Err(kube::Error::Api(e)) if too_large(&e) => {
+            // Retrying the same write would fail forever: end the workflow
+            // with a status that fits, saying why.
+            ctx.metrics.api_error("patch_status");
+            return give_up_too_large(t, &e.message, ctx).await;
+        }
         Err(e) => {
             ctx.metrics.api_error("patch_status");
             return Err(e.into());
@@ -95,6 +101,41 @@ async fn write_status(
     };
     let body = json!({"metadata": {"resourceVersion": t.obj.metadata.resource_version}, "status": diff});
     t.api(ctx).patch_status(t.name, &PatchParams::default(), &Patch::Merge(&body)).await.map(Some)
+}
+
+/// The apiserver (or etcd behind it) refused a write for its size.
+fn too_large(e: &kube::core::Status) -> bool {
+    let m = e.message.to_ascii_lowercase();
+    e.code == 413 || m.contains("too large") || m.contains("exceeds the maximum")
+}
+
+/// Fails a workflow whose status cannot be written: a small status (what
+/// it references dropped, the nodes as last stored) and its pods stopped.
+async fn give_up_too_large(t: &Target<'_>, why: &str, ctx: &Shared) -> Result<Requeue, Error> {
+    let message = format!(
+        "the workflow's status is larger than the apiserver accepts ({}): it was stopped (the limit is about {} per workflow, spec and status together)",
+        argo_api::text::shorten(why, 300),
+        argo_api::limits::bytes(argo_api::limits::MAX_OBJECT_BYTES)
+    );
+    tracing::warn!(workflow = %t.name, namespace = %t.namespace, %message, "status too large");
+    let body = json!({"status": {"phase": "Error", "message": message,
+        "finishedAt": k8s_openapi::jiff::Timestamp::now().to_string(),
+        "storedTemplates": null, "storedWorkflowTemplateSpec": null}});
+    if let Err(e) = t.api(ctx).patch_status(t.name, &PatchParams::default(), &Patch::Merge(&body)).await {
+        ctx.metrics.api_error("patch_status");
+        tracing::warn!(workflow = %t.name, error = %e, "could not fail the workflow whose status is too large");
+        // Not again at once: the same object would fail the same way.
+        return Ok(Requeue::requeue(Duration::from_secs(60)));
+    }
+    let selector = format!("{}={}", keys::WORKFLOW, t.name);
+    let pods = t.pods(ctx);
+    if let Ok(list) = pods.list(&kube::api::ListParams::default().labels(&selector)).await {
+        for p in list.items {
+            let _ = pods.delete(&p.name_any(), &DeleteParams::default()).await;
+        }
+    }
+    publish(ctx, t.obj, true, "WorkflowError", message).await;
+    Ok(Requeue::await_change())
 }
 
 /// Sets the phase labels the engine asked for, when they differ.

@@ -44,10 +44,19 @@ pub struct Args {
     /// (e.g. http://127.0.0.1:35000 for the local cluster's)
     #[arg(long, env = "ARGO_REGISTRY_MIRROR")]
     pub registry_mirror: Option<String>,
+    /// How long a pod may fail to pull an image (ErrImagePull,
+    /// ImagePullBackOff) before its node fails with the kubelet's reason;
+    /// 0 waits as long as the workflow's deadline lets it
+    #[arg(long, default_value = "3m", value_parser = parse_duration, env = "ARGO_IMAGE_PULL_TIMEOUT")]
+    pub image_pull_timeout: std::time::Duration,
     /// For tests of the panic guard only: a reconcile panics on purpose
     /// when its workflow carries the annotation `argo-rs.test/panic`.
     #[arg(long, hide = true)]
     pub test_panic_annotation: bool,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    argo_api::duration::parse(s).map_err(|e| format!("not a duration such as 90s or 3m: {e}"))
 }
 
 fn parse_image_command(s: &str) -> Result<(String, Vec<String>), String> {

@@ -100,7 +100,7 @@ async fn run_once(obj: Arc<DynamicObject>, ctx: Arc<CronCtx>) -> Result<Requeue,
             return Ok(Requeue::await_change());
         }
     };
-    let runs = runs_of(&ctx.workflows, &namespace, &name);
+    let runs = runs_of(&ctx.workflows, &namespace, &name, obj.metadata.uid.as_deref());
     let plan = decide(&cron, &runs, Timestamp::now());
     let workflows: Api<DynamicObject> =
         Api::namespaced_with(client, &namespace, &super::reconcile::workflow_resource());
@@ -154,15 +154,16 @@ fn ignore_missing<T>(r: Result<T, kube::Error>) -> Result<(), Error> {
     }
 }
 
-/// The CronWorkflow's workflows, by its label, from the workflow cache.
-fn runs_of(store: &Store<DynamicObject>, namespace: &str, cron: &str) -> Vec<Run> {
+/// The CronWorkflow's workflows, from the workflow cache: labelled with
+/// its name and owned by it (its uid, as controller). The label alone is
+/// what anyone who may label a workflow could forge, and these are the
+/// workflows its history limits delete.
+fn runs_of(store: &Store<DynamicObject>, namespace: &str, cron: &str, uid: Option<&str>) -> Vec<Run> {
+    let Some(uid) = uid else { return Vec::new() };
     store
         .state()
         .iter()
-        .filter(|w| {
-            w.metadata.namespace.as_deref() == Some(namespace)
-                && w.labels().get(keys::CRON_WORKFLOW).map(String::as_str) == Some(cron)
-        })
+        .filter(|w| w.metadata.namespace.as_deref() == Some(namespace) && is_run_of(w, cron, uid))
         .map(|w| {
             let phase = w.data.pointer("/status/phase").cloned().and_then(|p| serde_json::from_value::<Phase>(p).ok());
             let finished = w.data.pointer("/status/finishedAt").and_then(Value::as_str).and_then(|t| t.parse().ok());
@@ -175,4 +176,36 @@ fn runs_of(store: &Store<DynamicObject>, namespace: &str, cron: &str) -> Vec<Run
             }
         })
         .collect()
+}
+
+fn is_run_of(w: &DynamicObject, cron: &str, uid: &str) -> bool {
+    w.labels().get(keys::CRON_WORKFLOW).map(String::as_str) == Some(cron)
+        && w.metadata.owner_references.iter().flatten().any(|o| {
+            o.controller == Some(true) && o.kind == "CronWorkflow" && o.name == cron && o.uid == uid
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(labels: Value, owners: Value) -> DynamicObject {
+        serde_json::from_value(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "w", "namespace": "ns", "labels": labels, "ownerReferences": owners}}))
+        .expect("a workflow")
+    }
+
+    #[test]
+    fn a_run_is_labelled_and_owned_by_the_cron_itself() {
+        let owner = json!([{"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "name": "nightly",
+            "uid": "u-1", "controller": true}]);
+        let label = json!({"workflows.argoproj.io/cron-workflow": "nightly"});
+        assert!(is_run_of(&wf(label.clone(), owner.clone()), "nightly", "u-1"));
+        assert!(!is_run_of(&wf(label.clone(), json!([])), "nightly", "u-1"), "a forged label alone");
+        assert!(!is_run_of(&wf(label.clone(), owner.clone()), "nightly", "u-2"), "a cron of the same name, made again");
+        let mut not_controller = owner.clone();
+        not_controller[0]["controller"] = json!(false);
+        assert!(!is_run_of(&wf(label, not_controller), "nightly", "u-1"));
+        assert!(!is_run_of(&wf(json!({}), owner), "nightly", "u-1"), "owned but unlabelled");
+    }
 }

@@ -119,6 +119,7 @@ async fn controller(
     shared.test_panics = args.test_panic_annotation;
     shared.templates = Some(templates);
     shared.executor = args.executor();
+    shared.image_pull_timeout = Some(args.image_pull_timeout).filter(|d| !d.is_zero());
     let shared = Arc::new(shared);
     let (mut cron_stop, mut cron_lost) = (stop.clone(), lost.clone());
     let cron_shutdown = async move {

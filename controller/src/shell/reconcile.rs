@@ -157,6 +157,7 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
                 projects: &projects,
                 limits: Default::default(),
                 executor: &executor,
+                image_pull_timeout: ctx.image_pull_timeout,
             })
         }
         Err(e) => {

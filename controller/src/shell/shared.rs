@@ -35,6 +35,8 @@ pub struct Shared {
     pub executor: argo_api::executor::Executor,
     /// What command-less images run, from their registry.
     pub images: super::images::Images,
+    /// `--image-pull-timeout` (None when 0).
+    pub image_pull_timeout: Option<std::time::Duration>,
     /// Failed pod creations by workflow (namespace/name), fed back to the
     /// engine on the next pass.
     create_errors: Mutex<HashMap<String, BTreeMap<String, CreateError>>>,
@@ -68,6 +70,7 @@ impl Shared {
             test_panics: false,
             executor: Default::default(),
             images,
+            image_pull_timeout: Some(crate::engine::DEFAULT_IMAGE_PULL_TIMEOUT),
             create_errors: Mutex::default(),
             written: Mutex::default(),
         }

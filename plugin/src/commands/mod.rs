@@ -31,6 +31,8 @@ use crate::print::Style;
 pub struct Ctx {
     pub flags: Flags,
     pub no_color: bool,
+    /// Said once, after the command's output, however often it redraws.
+    notices: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl Ctx {
@@ -48,6 +50,18 @@ impl Ctx {
     pub fn style(&self, no_utf8: bool) -> Style {
         Style::detect(self.no_color, no_utf8)
     }
+
+    /// Keeps `text` to print once when the command ends.
+    pub fn notice(&self, text: &'static str) {
+        let mut notices = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+        if !notices.contains(&text) {
+            notices.push(text);
+        }
+    }
+
+    fn take_notices(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -64,32 +78,43 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             request_timeout,
         },
         no_color: g.no_color,
+        notices: Default::default(),
     };
+    let result = dispatch(cli.command, &ctx);
+    if result.is_ok() {
+        for text in ctx.take_notices() {
+            print!("{text}");
+        }
+    }
+    result
+}
+
+fn dispatch(command: Command, ctx: &Ctx) -> Result<ExitCode> {
     // stdout is locked per write, never across a command: tasks on other
     // threads (logs -f) print too.
-    match cli.command {
+    match command {
         Command::Version(args) => version::run(&args, &mut std::io::stdout()),
         Command::Completion(args) => completion(args.shell, &mut std::io::stdout()),
-        Command::Lint(args) => lint::run(&args, &ctx, &mut std::io::stdout()),
-        Command::Submit(args) => block_on(submit::run(args, &ctx)),
-        Command::List(args) => block_on(list::run(args, &ctx)),
-        Command::Get(args) => block_on(get::run(args, &ctx)),
-        Command::Watch(args) => block_on(watch::run(args, &ctx)),
-        Command::Logs(args) => block_on(logs::run(args, &ctx)),
-        Command::Delete(args) => block_on(delete::run(args, &ctx)),
-        Command::Retry(args) => block_on(retry::run(args, &ctx)),
-        Command::Resubmit(args) => block_on(resubmit::run(args, &ctx)),
-        Command::Suspend(args) => block_on(intent::suspend(args, &ctx)),
-        Command::Resume(args) => block_on(intent::resume(args, &ctx)),
-        Command::Stop(args) => block_on(intent::stop(args, &ctx)),
-        Command::Terminate(args) => block_on(intent::terminate(args, &ctx)),
-        Command::Wait(args) => block_on(wait::run(args, &ctx)),
-        Command::Template(cmd) => block_on(kinds::run(kinds::Kind::Template, cmd, &ctx)),
-        Command::ClusterTemplate(cmd) => block_on(kinds::run(kinds::Kind::ClusterTemplate, cmd, &ctx)),
-        Command::Cron(cmd) => block_on(kinds::run(kinds::Kind::Cron, cmd, &ctx)),
-        Command::Ui(args) => block_on(crate::ui::run(args, &ctx)),
-        Command::Install(args) => block_on(crate::install::install(args, &ctx)),
-        Command::Uninstall(args) => block_on(crate::install::uninstall(args, &ctx)),
+        Command::Lint(args) => lint::run(&args, ctx, &mut std::io::stdout()),
+        Command::Submit(args) => block_on(submit::run(args, ctx)),
+        Command::List(args) => block_on(list::run(args, ctx)),
+        Command::Get(args) => block_on(get::run(args, ctx)),
+        Command::Watch(args) => block_on(watch::run(args, ctx)),
+        Command::Logs(args) => block_on(logs::run(args, ctx)),
+        Command::Delete(args) => block_on(delete::run(args, ctx)),
+        Command::Retry(args) => block_on(retry::run(args, ctx)),
+        Command::Resubmit(args) => block_on(resubmit::run(args, ctx)),
+        Command::Suspend(args) => block_on(intent::suspend(args, ctx)),
+        Command::Resume(args) => block_on(intent::resume(args, ctx)),
+        Command::Stop(args) => block_on(intent::stop(args, ctx)),
+        Command::Terminate(args) => block_on(intent::terminate(args, ctx)),
+        Command::Wait(args) => block_on(wait::run(args, ctx)),
+        Command::Template(cmd) => block_on(kinds::run(kinds::Kind::Template, cmd, ctx)),
+        Command::ClusterTemplate(cmd) => block_on(kinds::run(kinds::Kind::ClusterTemplate, cmd, ctx)),
+        Command::Cron(cmd) => block_on(kinds::run(kinds::Kind::Cron, cmd, ctx)),
+        Command::Ui(args) => block_on(crate::ui::run(args, ctx)),
+        Command::Install(args) => block_on(crate::install::install(args, ctx)),
+        Command::Uninstall(args) => block_on(crate::install::uninstall(args, ctx)),
     }
 }
 

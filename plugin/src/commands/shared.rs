@@ -131,7 +131,11 @@ pub fn columns(output: Option<Format>) -> Columns {
 }
 
 /// The `get` view of one workflow, as text.
+/// The `get` view of a workflow; its notices are kept for the end.
 pub fn show(ctx: &Ctx, wf: &WorkflowView, columns: Columns, selector: Option<&NodeSelector>, no_utf8: bool) -> String {
+    if let Some(text) = crate::print::get::notices(wf) {
+        ctx.notice(text);
+    }
     render(
         wf,
         &Options {

@@ -150,6 +150,9 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
 
     let (hook_addr, hook_admin, ctl_admin) = (free_port()?, free_port()?, free_port()?);
     let s = |a: SocketAddr| a.to_string();
+    // Each runs as its in-cluster service account: the rights the install
+    // gives it, no more, and the webhook knows the controller's runs.
+    let account = |name: &str| format!("system:serviceaccount:{}:{name}", setup.namespace);
     let processes = [
         (
             "argo-controller",
@@ -160,6 +163,8 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
                     s(ctl_admin),
                     "--lease-namespace".into(),
                     setup.namespace.into(),
+                    "--as".into(),
+                    account("argo-controller"),
                 ],
                 setup.managed_namespace.map(|n| vec!["--namespace".into(), n.into()]).unwrap_or_default(),
             ]
@@ -178,6 +183,10 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
                 tls.join("tls.crt").display().to_string(),
                 "--tls-key".into(),
                 tls.join("tls.key").display().to_string(),
+                "--as".into(),
+                account("argo-webhook"),
+                "--controller-user".into(),
+                account("argo-controller"),
             ],
             hook_admin,
         ),
@@ -202,4 +211,36 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
         webhook_url: format!("https://{hook_addr}"),
         ca_pem: ca.pem.cert,
     })
+}
+
+/// `install --local` acts as the two service accounts: says so clearly
+/// when the user may not (rather than letting the processes fail on it).
+pub async fn may_impersonate(client: &kube::Client, namespace: &str) -> Result<()> {
+    use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+    let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
+    for name in PROGRAMS {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some("impersonate".into()),
+                    resource: Some("serviceaccounts".into()),
+                    namespace: Some(namespace.into()),
+                    name: Some(name.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api
+            .create(&Default::default(), &review)
+            .await
+            .map_err(|e| Error::Other(format!("cannot ask whether you may impersonate {name}: {e}")))?;
+        if !answer.status.is_some_and(|s| s.allowed) {
+            return Err(Error::Other(format!(
+                "install --local runs {name} on this machine as its service account ({namespace}/{name}), and your user may not impersonate it (RBAC verb impersonate on serviceaccounts): ask for that right, or install in the cluster"
+            )));
+        }
+    }
+    Ok(())
 }

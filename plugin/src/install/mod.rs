@@ -125,6 +125,10 @@ pub async fn install(args: InstallArgs, ctx: &Ctx) -> Result<ExitCode> {
         .collect();
     apply::wait_established(&conn, &crd_names, timeout).await?;
     if args.local {
+        for doc in &rbac {
+            println!("{}", apply::apply(&conn, &mut kinds, doc).await?);
+        }
+        local::may_impersonate(&conn.client, &ns).await?;
         let setup = local::Setup {
             context: &conn.context,
             kubeconfig: ctx.flags.kubeconfig.as_deref(),

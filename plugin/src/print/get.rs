@@ -22,7 +22,9 @@ pub struct Options<'a> {
     pub tz: TimeZone,
 }
 
-const NUDGE: &str = "\nThis workflow does not have security context set. You can run your workflow pods more securely by setting it.\nLearn more at https://argo-workflows.readthedocs.io/en/latest/workflow-pod-security-context/\n";
+/// Upstream's nudge under `argo get`, for a workflow without a pod
+/// security context.
+pub const NUDGE: &str = "\nThis workflow does not have security context set. You can run your workflow pods more securely by setting it.\nLearn more at https://argo-workflows.readthedocs.io/en/latest/workflow-pod-security-context/\n";
 
 pub fn render(wf: &WorkflowView, opts: &Options<'_>) -> String {
     let mut out = String::new();
@@ -103,10 +105,12 @@ pub fn render(wf: &WorkflowView, opts: &Options<'_>) -> String {
             out.push_str(&node_outputs(wf, opts.selector));
         }
     }
-    if wf.spec.security_context.is_none() {
-        out.push_str(NUDGE);
-    }
     out
+}
+
+/// The notices to print once after the command's output.
+pub fn notices(wf: &WorkflowView) -> Option<&'static str> {
+    wf.spec.security_context.is_none().then_some(NUDGE)
 }
 
 /// What each step reported, after the tree: its result and output

@@ -40,8 +40,9 @@ fn now() -> Timestamp {
     "2024-03-04T12:00:00Z".parse().unwrap()
 }
 
+/// As `kubectl argo get` prints one workflow: the view, then its notices.
 fn get(wf: &WorkflowView, style: Style, columns: Columns, selector: Option<&NodeSelector>) -> String {
-    render(
+    let view = render(
         wf,
         &Options {
             style,
@@ -50,7 +51,8 @@ fn get(wf: &WorkflowView, style: Style, columns: Columns, selector: Option<&Node
             now: now(),
             tz: TimeZone::UTC,
         },
-    )
+    );
+    format!("{view}{}", super::get::notices(wf).unwrap_or_default())
 }
 
 const WORDS: Style = Style {

@@ -179,6 +179,12 @@ async fn watch_redraws_until_the_workflow_finishes() -> Result<()> {
     assert!(text.contains("Status:              Running"), "{text}");
     let last = text.rsplit("Name:                watched").next().unwrap_or_default();
     assert!(last.contains("Status:              Succeeded"), "it stops on the final state:\n{last}");
+    let nudge = "This workflow does not have security context set";
+    assert_eq!(text.matches(nudge).count(), 1, "the notice once per command, not per redraw:\n{text}");
+    assert!(last.trim_end().ends_with("workflow-pod-security-context/"), "and last:\n{last}");
+    let both = ok(&cluster, &ns, &["get", "watched", "watched"])?;
+    assert_eq!(both.matches("Name:                watched").count(), 2);
+    assert_eq!(both.matches(nudge).count(), 1, "{both}");
     Ok(())
 }
 

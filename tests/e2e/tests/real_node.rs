@@ -283,3 +283,55 @@ spec:
     assert!(nginx.contains("\"GET / HTTP/1.1\" 200"), "the sidecar's own log: {nginx}");
     Ok(())
 }
+
+/// A pod whose image cannot be pulled: its node says why while it waits
+/// (`get`, `-o json`), then fails with that reason at the controller's
+/// `--image-pull-timeout` instead of at the workflow's deadline.
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_is_named_then_fails_the_node() -> Result<()> {
+    let cluster = Cluster::connect().await?;
+    let ns = cluster.real_namespace("real-pull").await?;
+    let ctl = cluster.controller(&ns, "c1", &["--leader-elect=false", "--image-pull-timeout", "40s"])?;
+    ctl.wait_ready(Duration::from_secs(30)).await?;
+    let c = &cluster.client;
+    let name = submit(
+        c,
+        &ns,
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: unpullable}
+spec:
+  entrypoint: main
+  activeDeadlineSeconds: 600
+  templates:
+  - name: main
+    container: {image: "docker.io/argo-rs-e2e/no-such-image:v1", command: [echo, never]}
+"#,
+    )
+    .await?;
+    let waiting = e2e::workflows::wait_until(c, &ns, &name, Duration::from_secs(120), "a pull error in the node", |wf| {
+        nodes(wf).values().any(|n| n.message.as_deref().is_some_and(|m| m.starts_with("ErrImagePull") || m.starts_with("ImagePullBackOff")))
+    })
+    .await?;
+    let node = nodes(&waiting).into_values().find(|n| n.type_ == NodeType::Pod).context("the pod node")?;
+    assert_eq!(node.phase, Phase::Pending, "{node:?}");
+    let message = node.message.clone().unwrap_or_default();
+    assert!(message.contains("docker.io/argo-rs-e2e/no-such-image:v1"), "names the image: {message}");
+    let get = run_ok(&mut argo(&cluster, &ns, &["get", &name]))?;
+    assert!(get.contains("ErrImagePull") || get.contains("ImagePullBackOff"), "get shows why it waits:\n{get}");
+    let json = run_ok(&mut argo(&cluster, &ns, &["get", &name, "-o", "json"]))?;
+    assert!(json.contains("no-such-image"), "-o json has the node's message:\n{json}");
+
+    let done = wait_finished(c, &ns, &name, Duration::from_secs(180)).await?;
+    assert_eq!(phase(&done), Some(Phase::Error), "{:?}", done.status);
+    let node = nodes(&done).into_values().find(|n| n.type_ == NodeType::Pod).context("the pod node")?;
+    let message = node.message.clone().unwrap_or_default();
+    assert!(message.contains("no-such-image") && message.ends_with("not pulled within the image pull timeout of 40s"), "{message}");
+    let took = node.finished_at.as_ref().context("finishedAt")?.0.duration_since(node.started_at.as_ref().context("startedAt")?.0);
+    assert!(took.as_secs() < 120, "failed near the 40s timeout, not the 600s deadline: {took:?}");
+    let left = pods(c, &ns, &name).await?;
+    assert!(left.iter().all(|p| p.metadata.deletion_timestamp.is_some()) , "the pod is deleted: {left:?}");
+    drop(ctl);
+    Ok(())
+}

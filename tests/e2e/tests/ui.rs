@@ -222,6 +222,45 @@ async fn the_ui_lists_every_cluster_and_drives_a_workflow() -> Result<()> {
     Ok(())
 }
 
+/// A node whose pod cannot start says why, in the tree and in its panel,
+/// while it waits.
+#[tokio::test]
+async fn the_ui_says_why_a_node_waits() -> Result<()> {
+    let (cluster, ns, _ctl) = e2e::process::with_real_controller("ui-wait").await?;
+    let name = submit(
+        &cluster.client,
+        &ns,
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: ui-unpullable}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    container: {image: "docker.io/argo-rs-e2e/not-there:v1", command: [echo, never]}
+"#,
+    )
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let ui = start_ui(&cluster, &kubeconfig(&cluster, &ns, dir.path())?, "a")?;
+    let browser = Browser::start(1280, 800).await?;
+    browser.client.goto(&ui.url).await?;
+    browser.until(MINUTE, "the list", r#"return document.querySelector("a.row")"#).await?;
+    let base = ui.url.split("/?").next().context("the UI's address")?;
+    browser.client.goto(&format!("{base}/workflows/a/{ns}/{name}")).await?;
+    let why = r#"const m = document.querySelector(".tree-msg"); return m && /ErrImagePull|ImagePullBackOff/.test(m.textContent) && m.textContent"#;
+    let text = browser.until(2 * MINUTE, "the waiting reason in the tree", why).await?;
+    ensure!(text.as_str().is_some_and(|t| t.contains("not-there:v1")), "{text}");
+    browser.click(&format!(r#".graph g.node[data-name="{name}"]"#)).await?;
+    let panel = browser
+        .until(MINUTE, "the reason in the node's panel", r#"const d = document.querySelector("dl.fields"); return d && /ImagePull/.test(d.textContent) && d.textContent"#)
+        .await?;
+    ensure!(panel.as_str().is_some_and(|t| t.contains("not-there:v1")), "{panel}");
+    browser.screenshot("node-waiting").await?;
+    Ok(())
+}
+
 /// A raw HTTP/1.1 request, with the headers a test chooses.
 fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;

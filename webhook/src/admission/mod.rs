@@ -2,6 +2,7 @@
 //! AdmissionReview and answer with one. Anything that is not an
 //! AdmissionReview gets a 4xx that says why; bodies over 3 MiB get 413.
 
+mod lanes;
 mod mutate;
 mod validate;
 
@@ -22,6 +23,7 @@ use argo_api::templates::Source;
 
 use crate::metrics::Metrics;
 use crate::projects::ProjectSource;
+pub use lanes::Lanes;
 
 /// The apiserver refuses request bodies over 3 MiB; so do we.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -63,20 +65,23 @@ pub(crate) fn request<'a>(
 }
 
 pub fn router(state: Admission, max_concurrency: usize) -> Router {
+    let lanes = Arc::new(Lanes::new(max_concurrency));
     Router::new()
         .route("/mutate", post(mutate_handler))
         .route("/validate", post(validate_handler))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(max_concurrency.max(1)))
-        .with_state(state)
+        .with_state((state, lanes))
 }
 
-async fn mutate_handler(State(s): State<Admission>, body: Bytes) -> Response {
-    into_response(respond(Endpoint::Mutate, &s, &body))
+type Shared = (Admission, Arc<Lanes>);
+
+async fn mutate_handler(State((s, lanes)): State<Shared>, body: Bytes) -> Response {
+    into_response(lanes.run(Endpoint::Mutate, s, body).await)
 }
 
-async fn validate_handler(State(s): State<Admission>, body: Bytes) -> Response {
-    into_response(respond(Endpoint::Validate, &s, &body))
+async fn validate_handler(State((s, lanes)): State<Shared>, body: Bytes) -> Response {
+    into_response(lanes.run(Endpoint::Validate, s, body).await)
 }
 
 fn into_response(r: Result<serde_json::Value, (StatusCode, String)>) -> Response {

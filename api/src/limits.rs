@@ -30,6 +30,11 @@ pub const MAX_LOOKED_UP_BYTES: usize = 8 * 1024 * 1024;
 /// Templates in one workflow, its own (inline ones included) and those it
 /// references: admission renders and checks a pod for each.
 pub const MAX_TEMPLATES: usize = 2_000;
+/// Nesting of an object read from the API or a file (objects and lists in
+/// one another): deeper than any workflow needs (inline templates nest
+/// four levels each), and shallow enough that no reader's recursion can
+/// exhaust its thread's stack.
+pub const MAX_JSON_DEPTH: usize = 64;
 /// Bytes of a `depends` or `when` expression.
 pub const MAX_EXPRESSION_BYTES: usize = 16 * 1024;
 /// Nesting of parentheses and `!` in a `depends` or `when` expression,

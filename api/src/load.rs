@@ -186,6 +186,15 @@ fn resource<T>(
             format!("expected a {kind} object, found {}", strict::kind_of(value)),
         )]));
     };
+    if let Some(path) = strict::too_deep(value, crate::limits::MAX_JSON_DEPTH) {
+        return Err(Error::Invalid(vec![Problem::new(
+            path,
+            format!(
+                "nested more than {} levels deep (objects and lists within one another): flatten it, e.g. name templates instead of nesting them inline",
+                crate::limits::MAX_JSON_DEPTH
+            ),
+        )]));
+    }
     let mut problems = Vec::new();
     match obj.get("apiVersion").and_then(Value::as_str) {
         Some(API_VERSION) => {}

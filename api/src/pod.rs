@@ -60,7 +60,10 @@ pub fn render(owner: Owner, node: Node, spec: &WorkflowSpec, tmpl: &Template, pa
     let (mut pod_labels, mut annotations) = (BTreeMap::new(), BTreeMap::new());
     for md in [spec.pod_metadata.as_ref(), tmpl.metadata.as_ref()].into_iter().flatten() {
         let users = |m: &BTreeMap<String, String>| {
-            m.iter().filter(|(k, _)| !keys::is_reserved(k)).map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()
+            m.iter()
+                .filter(|(k, _)| !keys::is_reserved(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
         };
         pod_labels.extend(users(&md.labels));
         annotations.extend(users(&md.annotations));

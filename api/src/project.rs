@@ -64,6 +64,14 @@ pub struct WorkflowProjectSpec {
     /// Images containers may use; any when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// Registries (`host` or `host:port` globs, `!` to deny) the controller
+    /// may read an image's configuration from, to run an image used without
+    /// `command` under argo-exec. When empty: any registry named by a DNS
+    /// name, but no IP address, `localhost`, name without a dot, or cluster
+    /// name (`*.svc`, `*.cluster.local`, `*.local`, `*.internal`). An image
+    /// whose registry is not allowed runs without argo-exec (no `result`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lookup_registries: Vec<String>,
     /// The Pod Security Standards level pods must meet (`baseline` when
     /// absent), and the exceptions the project grants.
     pub security: Option<SecurityPolicy>,

@@ -166,6 +166,47 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// The path of the first value nested deeper than `max`, if any. Walks
+/// without recursion: the input may be as deep as its parser allowed.
+pub fn too_deep(value: &Value, max: usize) -> Option<String> {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    let mut deep = false;
+    while let Some((v, depth)) = stack.pop() {
+        if depth > max {
+            deep = true;
+            break;
+        }
+        match v {
+            Value::Object(m) => stack.extend(m.values().map(|x| (x, depth + 1))),
+            Value::Array(a) => stack.extend(a.iter().map(|x| (x, depth + 1))),
+            _ => {}
+        }
+    }
+    if !deep {
+        return None;
+    }
+    // Only now, on the refused object, is the path worth building.
+    let mut stack: Vec<(&Value, usize, String)> = vec![(value, 0, String::new())];
+    while let Some((v, depth, path)) = stack.pop() {
+        if depth > max {
+            return Some(path);
+        }
+        let join = |k: &str| {
+            if path.is_empty() {
+                k.to_owned()
+            } else {
+                format!("{path}.{k}")
+            }
+        };
+        match v {
+            Value::Object(m) => stack.extend(m.iter().map(|(k, x)| (x, depth + 1, join(k)))),
+            Value::Array(a) => stack.extend(a.iter().enumerate().map(|(i, x)| (x, depth + 1, format!("{path}[{i}]")))),
+            _ => {}
+        }
+    }
+    Some(String::new())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -264,15 +264,28 @@ fn shake_pods(pods: &mut PodIndex, rng: &mut Rng) {
                 "state": {"terminated": {"exitCode": rng.next() as i32, "message": "x".repeat(rng.below(2000))}}}]);
             if rng.chance(2) {
                 // Waiting on an image (or not), since any time, in any order.
-                let reasons = ["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "PodInitializing", "", "CreateContainerConfigError"];
-                let times = ["2026-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-01-01T00:09:59Z"];
+                let reasons = [
+                    "ImagePullBackOff",
+                    "ErrImagePull",
+                    "InvalidImageName",
+                    "PodInitializing",
+                    "",
+                    "CreateContainerConfigError",
+                ];
+                let times = [
+                    "2026-01-01T00:00:00Z",
+                    "1970-01-01T00:00:00Z",
+                    "9999-12-31T23:59:59Z",
+                    "2026-01-01T00:09:59Z",
+                ];
                 let waiting = |rng: &mut Rng| {
                     let (name, reason) = (["main", "argo-init", "x"][rng.below(3)], reasons[rng.below(reasons.len())]);
                     json!({"name": name, "image": "x", "imageID": "", "ready": false, "restartCount": 0,
                         "state": {"waiting": {"reason": reason, "message": "m".repeat(rng.below(5000))}}})
                 };
                 let (a, b) = (waiting(rng), waiting(rng));
-                let (t1, t2, t3) = (times[rng.below(times.len())], times[rng.below(times.len())], times[rng.below(times.len())]);
+                let (t1, t2, t3) =
+                    (times[rng.below(times.len())], times[rng.below(times.len())], times[rng.below(times.len())]);
                 let initialized = ["True", "False"][rng.below(2)];
                 v["status"]["initContainerStatuses"] = json!([a, {"name": "i", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
                     "state": {"terminated": {"exitCode": 0, "finishedAt": t1}}}]);

@@ -93,10 +93,7 @@ fn a_pull_that_recovers_in_time_runs_on_and_the_message_clears() {
 
 #[test]
 fn a_retry_strategy_retries_a_pull_that_gave_up() {
-    let yaml = WF.replace(
-        "  - name: hello\n",
-        "  - name: hello\n    retryStrategy: {limit: 1, retryPolicy: Always}\n",
-    );
+    let yaml = WF.replace("  - name: hello\n", "  - name: hello\n    retryStrategy: {limit: 1, retryPolicy: Always}\n");
     let mut s = sim(&yaml);
     s.image_pull_timeout = Some(Duration::from_secs(30));
     s.unpullable.insert("registry.example/missing:v1".into());

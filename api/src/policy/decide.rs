@@ -122,6 +122,11 @@ pub(super) fn create(
         }
     };
     d.warnings = warnings;
+    // Refused before anything that costs per template.
+    if let Some(p) = validate::too_many_templates(&wf.spec) {
+        d.problems.push(p);
+        return;
+    }
     wf.metadata.namespace.get_or_insert_with(|| req.namespace.to_owned());
     // What it references is what it runs: validated and checked as one.
     let mut resolved = match templates::resolve(&wf, req.templates) {

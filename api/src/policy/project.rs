@@ -10,10 +10,11 @@ use crate::{Problem, WorkflowProject, strict};
 pub fn validate_project(p: &WorkflowProject) -> Vec<Problem> {
     let s = &p.spec;
     let mut out = Vec::new();
-    let lists: [(&str, &[String]); 6] = [
+    let lists: [(&str, &[String]); 7] = [
         ("spec.namespaces", &s.namespaces),
         ("spec.serviceAccounts", &s.service_accounts),
         ("spec.images", &s.images),
+        ("spec.lookupRegistries", &s.lookup_registries),
         ("spec.submitters.users", s.submitters.as_ref().map_or(&[][..], |x| &x.users)),
         ("spec.submitters.groups", s.submitters.as_ref().map_or(&[][..], |x| &x.groups)),
         ("spec.submitters.serviceAccounts", s.submitters.as_ref().map_or(&[][..], |x| &x.service_accounts)),

@@ -143,13 +143,16 @@ fn probe_hosts(c: &mut Check, ctr: &ContainerView) {
     for (name, handler) in ctr.lifecycle.iter().flat_map(|l| [("postStart", &l.post_start), ("preStop", &l.pre_stop)]) {
         let Some(h) = handler else { continue };
         targets.push((format!("lifecycle.{name}.httpGet.host"), h.http_get.as_ref().and_then(|g| g.host.as_deref())));
-        targets.push((format!("lifecycle.{name}.tcpSocket.host"), h.tcp_socket.as_ref().and_then(|t| t.host.as_deref())));
+        targets
+            .push((format!("lifecycle.{name}.tcpSocket.host"), h.tcp_socket.as_ref().and_then(|t| t.host.as_deref())));
     }
     for (field, host) in targets {
         if let Some(host) = host.filter(|h| !h.is_empty() && !c.skip(h)) {
             c.refuse(
                 format!("{}.{field}", ctr.path),
-                &format!("a probe or lifecycle handler sent to host {host:?} (the kubelet would call it from the node)"),
+                &format!(
+                    "a probe or lifecycle handler sent to host {host:?} (the kubelet would call it from the node)"
+                ),
             );
         }
     }

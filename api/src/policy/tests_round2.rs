@@ -93,7 +93,9 @@ fn finding_1_image_volumes_are_held_to_the_image_rule_on_every_path() {
     for level in ["privileged", "baseline", "restricted"] {
         let got = pod(&at(level), spec(evil));
         assert!(
-            got.iter().any(|g| g.starts_with("spec.volumes[0].image.reference: image \"evil.example/miner:1\" is not allowed")),
+            got.iter().any(
+                |g| g.starts_with("spec.volumes[0].image.reference: image \"evil.example/miner:1\" is not allowed")
+            ),
             "{level}: {got:#?}"
         );
     }
@@ -120,8 +122,15 @@ fn finding_2_probe_and_lifecycle_hosts_are_refused_from_baseline_up() {
         "lifecycle": {"preStop": {"httpGet": {"port": 80, "host": "127.0.0.1"}}}});
     for level in ["baseline", "restricted"] {
         let got = pod(&at(level), json!({"containers": [ctr.clone()]})).join("\n");
-        for field in ["livenessProbe.httpGet.host", "readinessProbe.tcpSocket.host", "lifecycle.preStop.httpGet.host"] {
-            assert!(got.contains(&format!("spec.containers[0].{field}: a probe or lifecycle handler sent to host")), "{level} {field}:\n{got}");
+        for field in [
+            "livenessProbe.httpGet.host",
+            "readinessProbe.tcpSocket.host",
+            "lifecycle.preStop.httpGet.host",
+        ] {
+            assert!(
+                got.contains(&format!("spec.containers[0].{field}: a probe or lifecycle handler sent to host")),
+                "{level} {field}:\n{got}"
+            );
         }
     }
     assert!(pod(&at("privileged"), json!({"containers": [ctr]})).is_empty());
@@ -132,11 +141,18 @@ fn finding_2_probe_and_lifecycle_hosts_are_refused_from_baseline_up() {
 #[test]
 fn finding_3_the_cron_label_is_the_controllers_on_create_and_on_update() {
     let ps = at("privileged");
-    let mut forged = workflow(json!({"entrypoint": "main", "templates": [{"name": "main", "container": {"image": OK}}]}));
+    let mut forged =
+        workflow(json!({"entrypoint": "main", "templates": [{"name": "main", "container": {"image": OK}}]}));
     forged["metadata"]["labels"] = json!({"workflows.argoproj.io/cron-workflow": "nightly"});
     let d = submit(&ps, "mallory", &forged);
-    assert!(texts(&d).contains("metadata.labels[\"workflows.argoproj.io/cron-workflow\"]: only the controller sets this label"), "{}", texts(&d));
-    let mut stored = workflow(json!({"entrypoint": "main", "templates": [{"name": "main", "container": {"image": OK}}]}));
+    assert!(
+        texts(&d)
+            .contains("metadata.labels[\"workflows.argoproj.io/cron-workflow\"]: only the controller sets this label"),
+        "{}",
+        texts(&d)
+    );
+    let mut stored =
+        workflow(json!({"entrypoint": "main", "templates": [{"name": "main", "container": {"image": OK}}]}));
     stored["metadata"]["labels"] = json!({"workflows.argoproj.io/project": "p"});
     let mut labelled = stored.clone();
     labelled["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"] = json!("nightly");
@@ -167,7 +183,11 @@ fn finding_5_ttl_and_pod_gc_changes_are_steering() {
     let mut shorter = old.clone();
     shorter["spec"]["ttlStrategy"]["secondsAfterCompletion"] = json!(0);
     let d = change(&ps, "mallory", &old, &shorter);
-    assert!(texts(&d).contains("may not submit or steer workflows of project \"p\" (changing spec.ttlStrategy)"), "{}", texts(&d));
+    assert!(
+        texts(&d).contains("may not submit or steer workflows of project \"p\" (changing spec.ttlStrategy)"),
+        "{}",
+        texts(&d)
+    );
     assert!(change(&ps, "alice", &old, &shorter).allowed());
     let mut gc = old.clone();
     gc["spec"]["podGC"] = json!({"strategy": "OnPodCompletion"});
@@ -203,11 +223,14 @@ fn names_and_values_as_pod_security_admission_reads_them() {
     let caps = |add: &str| json!({"containers": [{"name": "main", "image": OK, "securityContext": {"capabilities": {"add": [add]}}}]});
     assert!(pod(&at("baseline"), caps("CHOWN")).is_empty());
     assert!(!pod(&at("baseline"), caps("CAP_CHOWN")).is_empty(), "PSA matches exact names");
-    let sysctl = |name: &str| json!({"securityContext": {"sysctls": [{"name": name, "value": "4096 87380 6291456"}]},
-        "containers": [{"name": "main", "image": OK}]});
+    let sysctl = |name: &str| {
+        json!({"securityContext": {"sysctls": [{"name": name, "value": "4096 87380 6291456"}]},
+        "containers": [{"name": "main", "image": OK}]})
+    };
     assert!(pod(&at("baseline"), sysctl("net.ipv4.tcp_rmem")).is_empty(), "safe since 1.32");
     assert!(!pod(&at("baseline"), sysctl("net.core.rmem_max")).is_empty());
-    let annotated = |v: &str| json!({"name": "p", "annotations": {"container.apparmor.security.beta.kubernetes.io/main": v}});
+    let annotated =
+        |v: &str| json!({"name": "p", "annotations": {"container.apparmor.security.beta.kubernetes.io/main": v}});
     let spec = json!({"containers": [{"name": "main", "image": OK}]});
     assert!(pod_with(&at("baseline"), annotated(""), spec.clone()).is_empty());
     assert!(!pod_with(&at("baseline"), annotated("unconfined"), spec.clone()).is_empty());

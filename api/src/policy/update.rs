@@ -68,7 +68,8 @@ fn ownership_changes(old: &Value, new: &Value) -> Vec<Problem> {
             format!("cannot be set or changed after the workflow is created (to {}): only the controller sets it, on the runs it creates", describe(Some(&after))),
         ));
     }
-    let owners = |v: &Value| v.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+    let owners =
+        |v: &Value| v.pointer("/metadata/ownerReferences").and_then(Value::as_array).cloned().unwrap_or_default();
     let before = owners(old);
     for (i, o) in owners(new).iter().enumerate() {
         if !before.contains(o) {

@@ -332,30 +332,31 @@ impl Resolver<'_> {
         };
         let found = match self.stored.get(&key) {
             Some(t) => Some(t.clone()),
-            None => self.owner(cluster, &reference.name, &format!("{path}.name")).map(|spec| {
-                spec.templates.iter().find(|t| t.name == reference.template).cloned()
-            }).and_then(|t| {
-                let size = |t: &Template| {
-                    crate::limits::json_size(t, crate::limits::MAX_REFERENCED_BYTES).unwrap_or(usize::MAX)
-                };
-                if let Some(found) = &t
-                    && !self.count_referenced(size(found), path)
-                {
-                    return None;
-                }
-                if t.is_none() {
-                    self.problems.push(Problem::new(
-                        format!("{path}.template"),
-                        format!(
-                            "template {:?} not found in {} {:?}",
-                            reference.template,
-                            kind(cluster),
-                            reference.name
-                        ),
-                    ));
-                }
-                t
-            }),
+            None => self
+                .owner(cluster, &reference.name, &format!("{path}.name"))
+                .map(|spec| spec.templates.iter().find(|t| t.name == reference.template).cloned())
+                .and_then(|t| {
+                    let size = |t: &Template| {
+                        crate::limits::json_size(t, crate::limits::MAX_REFERENCED_BYTES).unwrap_or(usize::MAX)
+                    };
+                    if let Some(found) = &t
+                        && !self.count_referenced(size(found), path)
+                    {
+                        return None;
+                    }
+                    if t.is_none() {
+                        self.problems.push(Problem::new(
+                            format!("{path}.template"),
+                            format!(
+                                "template {:?} not found in {} {:?}",
+                                reference.template,
+                                kind(cluster),
+                                reference.name
+                            ),
+                        ));
+                    }
+                    t
+                }),
         };
         if let Some(t) = found {
             self.used.insert(key.clone(), t.clone());

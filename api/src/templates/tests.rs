@@ -186,9 +186,15 @@ fn what_references_pull_in_is_bounded_by_stored_and_read_bytes() {
     let templates: Vec<serde_json::Value> = (0..40)
         .map(|i| json!({"name": format!("t{i}"), "container": {"image": "alpine", "args": [big]}}))
         .collect();
-    let docs = Documents(vec![wt("WorkflowTemplate", "huge", Some("team-a"), json!({"templates": templates}))]);
-    let steps: Vec<serde_json::Value> =
-        (0..40).map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": "huge", "template": format!("t{i}")}}])).collect();
+    let docs = Documents(vec![wt(
+        "WorkflowTemplate",
+        "huge",
+        Some("team-a"),
+        json!({"templates": templates}),
+    )]);
+    let steps: Vec<serde_json::Value> = (0..40)
+        .map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": "huge", "template": format!("t{i}")}}]))
+        .collect();
     let w = wf(json!({"entrypoint": "main", "templates": [{"name": "main", "steps": steps}]}));
     let problems = resolve(&w, &docs).expect_err("over the stored limit");
     assert_eq!(problems.len(), 1, "{problems:#?}");
@@ -203,13 +209,16 @@ fn what_references_pull_in_is_bounded_by_stored_and_read_bytes() {
         .map(|i| wt("WorkflowTemplate", &format!("o{i}"), Some("team-a"),
             json!({"templates": [{"name": "tiny", "container": {"image": "alpine"}}, {"name": "pad", "container": {"image": "alpine", "args": ["y".repeat(600 * 1024)]}}]})))
         .collect();
-    let steps: Vec<serde_json::Value> =
-        (0..20).map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": format!("o{i}"), "template": "tiny"}}])).collect();
+    let steps: Vec<serde_json::Value> = (0..20)
+        .map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": format!("o{i}"), "template": "tiny"}}]))
+        .collect();
     let w = wf(json!({"entrypoint": "main", "templates": [{"name": "main", "steps": steps}]}));
     let problems = resolve(&w, &Documents(owners)).expect_err("over the read limit");
     assert!(problems.iter().any(|p| p.message.contains("take more than 8 MiB together")), "{problems:#?}");
 }
 
 fn steps_prefix(n: usize) -> Vec<serde_json::Value> {
-    (0..n).map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": "huge", "template": format!("t{i}")}}])).collect()
+    (0..n)
+        .map(|i| json!([{"name": format!("s{i}"), "templateRef": {"name": "huge", "template": format!("t{i}")}}]))
+        .collect()
 }

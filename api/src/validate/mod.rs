@@ -24,6 +24,9 @@ pub fn workflow(wf: &Workflow) -> Vec<Problem> {
 pub(crate) type Templates<'a> = BTreeMap<&'a str, (usize, &'a Template)>;
 
 pub fn spec(spec: &WorkflowSpec) -> Vec<Problem> {
+    if let Some(p) = too_many_templates(spec) {
+        return vec![p];
+    }
     let mut p = Vec::new();
     let mut templates: Templates = BTreeMap::new();
     for (i, t) in spec.templates.iter().enumerate() {
@@ -65,9 +68,11 @@ pub fn spec(spec: &WorkflowSpec) -> Vec<Problem> {
         }
     }
     workflow_fields(spec, &mut p);
+    let globals = variables::Globals::of(spec);
     let ctx = template::Ctx {
         spec,
         templates: &templates,
+        globals: &globals,
     };
     for (i, t) in spec.templates.iter().enumerate() {
         template::check(&format!("spec.templates[{i}]"), t, &ctx, &mut p);
@@ -128,6 +133,24 @@ fn workflow_fields(spec: &WorkflowSpec, p: &mut Vec<Problem>) {
             }
         }
     }
+}
+
+/// More templates than `MAX_TEMPLATES` (inline ones counted): refused
+/// before anything that costs per template is done.
+pub fn too_many_templates(spec: &WorkflowSpec) -> Option<Problem> {
+    use crate::limits::MAX_TEMPLATES;
+    fn count(t: &Template) -> usize {
+        let steps = t.steps.iter().flatten().flatten().filter_map(|s| s.inline.as_deref());
+        let tasks = t.dag.iter().flat_map(|d| &d.tasks).filter_map(|task| task.step.inline.as_deref());
+        1 + steps.chain(tasks).map(count).sum::<usize>()
+    }
+    let n: usize = spec.templates.iter().map(count).sum();
+    (n > MAX_TEMPLATES).then(|| {
+        Problem::new(
+            "spec.templates",
+            format!("{n} templates (inline ones and referenced ones included): more than the {MAX_TEMPLATES} a workflow may have; split it into workflows of its own"),
+        )
+    })
 }
 
 #[cfg(test)]

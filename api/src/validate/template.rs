@@ -16,6 +16,7 @@ use crate::workflow::{Arguments, DagTask, Loop, Parameter, RetryStrategy, Templa
 pub(crate) struct Ctx<'a> {
     pub spec: &'a WorkflowSpec,
     pub templates: &'a Templates<'a>,
+    pub globals: &'a variables::Globals,
 }
 
 pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
@@ -77,7 +78,7 @@ pub(crate) fn check(path: &str, t: &Template, ctx: &Ctx, p: &mut Vec<Problem>) {
         check_pod_spec_patch(&format!("{path}.podSpecPatch"), patch, p);
     }
 
-    let mut names = Names::for_template(t, ctx.spec);
+    let mut names = Names::for_template(t, ctx.globals);
     if let Some(groups) = &t.steps {
         check_steps(path, groups, ctx, &mut names, p);
     }

@@ -9,24 +9,38 @@ use crate::Problem;
 use crate::vars;
 use crate::workflow::{Template, WorkflowSpec};
 
-/// The names a template's references can resolve against.
-pub(crate) struct Names {
-    inputs: BTreeSet<String>,
+/// The workflow-wide names every template may use, gathered once (per
+/// template, this was quadratic in the number of templates).
+pub(crate) struct Globals {
     workflow_params: BTreeSet<String>,
     /// `globalName`s: `workflow.outputs.parameters.*`.
     global_outputs: BTreeSet<String>,
+}
+
+impl Globals {
+    pub fn of(spec: &WorkflowSpec) -> Globals {
+        Globals {
+            workflow_params: spec.arguments.iter().flat_map(|a| &a.parameters).map(|p| p.name.clone()).collect(),
+            global_outputs: super::outputs::global_names(spec),
+        }
+    }
+}
+
+/// The names a template's references can resolve against.
+pub(crate) struct Names<'a> {
+    inputs: BTreeSet<String>,
+    globals: &'a Globals,
     /// Steps (with their group) and tasks, with the output parameters
     /// their template declares when it is known here.
     pub steps: BTreeMap<String, (usize, Option<BTreeSet<String>>)>,
     pub tasks: BTreeMap<String, (usize, Option<BTreeSet<String>>)>,
 }
 
-impl Names {
-    pub fn for_template(t: &Template, spec: &WorkflowSpec) -> Names {
+impl<'a> Names<'a> {
+    pub fn for_template(t: &Template, globals: &'a Globals) -> Names<'a> {
         Names {
             inputs: t.inputs.iter().flat_map(|i| &i.parameters).map(|p| p.name.clone()).collect(),
-            workflow_params: spec.arguments.iter().flat_map(|a| &a.parameters).map(|p| p.name.clone()).collect(),
-            global_outputs: super::outputs::global_names(spec),
+            globals,
             steps: BTreeMap::new(),
             tasks: BTreeMap::new(),
         }
@@ -179,7 +193,7 @@ fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
             _ => unknown(),
         },
         ["workflow", "parameters", name] => {
-            if names.workflow_params.contains(*name) {
+            if names.globals.workflow_params.contains(*name) {
                 Ok(())
             } else {
                 Err(format!("{{{{{tag}}}}}: the workflow has no parameter {name:?} in spec.arguments.parameters"))
@@ -187,7 +201,7 @@ fn check_tag(tag: &str, names: &Names, place: Place) -> Result<(), String> {
         }
         ["workflow", "creationTimestamp" | "labels" | "annotations", _] => Ok(()),
         ["workflow", "outputs", rest] => match rest.strip_prefix("parameters.") {
-            Some(name) if names.global_outputs.contains(name) => Ok(()),
+            Some(name) if names.globals.global_outputs.contains(name) => Ok(()),
             Some(name) => Err(format!("{{{{{tag}}}}}: no output parameter of this workflow has globalName {name:?}")),
             None if rest.starts_with("artifacts") => {
                 Err(format!("{{{{{tag}}}}}: artifacts are not supported yet (upstream Argo feature: artifacts)"))

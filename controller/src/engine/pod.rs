@@ -117,7 +117,9 @@ impl Ctx<'_> {
     /// controller's image pull timeout (at once when waiting cannot help),
     /// rather than waiting for the workflow's deadline.
     fn give_up_pulling(&mut self, id: &str, pod_name: &str, pod: &Pod, created: Timestamp) {
-        let Some(timeout) = self.world.image_pull_timeout else { return };
+        let Some(timeout) = self.world.image_pull_timeout else {
+            return;
+        };
         let Some(failure) = pull_failure(pod) else { return };
         if failure.hopeless || self.past(failure.since.unwrap_or(created), timeout) {
             let why = if failure.hopeless {

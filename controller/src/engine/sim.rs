@@ -356,8 +356,9 @@ fn stuck_pulling(pod: &mut Pod, unpullable: &std::collections::BTreeSet<String>)
         return false;
     }
     let init = spec.init_containers.iter().flatten().map(|c| (c, true));
-    let Some((blocked, is_init)) =
-        init.chain(spec.containers.iter().map(|c| (c, false))).find(|(c, _)| c.image.as_ref().is_some_and(|i| unpullable.contains(i)))
+    let Some((blocked, is_init)) = init
+        .chain(spec.containers.iter().map(|c| (c, false)))
+        .find(|(c, _)| c.image.as_ref().is_some_and(|i| unpullable.contains(i)))
     else {
         if status.reason.as_deref() == Some(STUCK) {
             status.reason = None;
@@ -383,7 +384,16 @@ fn stuck_pulling(pod: &mut Pod, unpullable: &std::collections::BTreeSet<String>)
         Some(format!("Back-off pulling image {image:?}: ErrImagePull: {image}: not found")),
     );
     let others = |containers: &[k8s_openapi::api::core::v1::Container], reason: &str| {
-        containers.iter().map(|c| if c.name == blocked.name { backoff.clone() } else { waiting(&c.name, reason, None) }).collect()
+        containers
+            .iter()
+            .map(|c| {
+                if c.name == blocked.name {
+                    backoff.clone()
+                } else {
+                    waiting(&c.name, reason, None)
+                }
+            })
+            .collect()
     };
     status.reason = Some(STUCK.into());
     status.conditions = Some(vec![PodCondition {
@@ -393,9 +403,17 @@ fn stuck_pulling(pod: &mut Pod, unpullable: &std::collections::BTreeSet<String>)
         ..Default::default()
     }]);
     if is_init {
-        status.init_container_statuses = Some(others(spec.init_containers.as_deref().unwrap_or_default(), "PodInitializing"));
+        status.init_container_statuses =
+            Some(others(spec.init_containers.as_deref().unwrap_or_default(), "PodInitializing"));
     }
-    status.container_statuses = Some(others(&spec.containers, if is_init { "PodInitializing" } else { "ContainerCreating" }));
+    status.container_statuses = Some(others(
+        &spec.containers,
+        if is_init {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        },
+    ));
     true
 }
 

@@ -8,8 +8,13 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
 use k8s_openapi::jiff::Timestamp;
 
 /// The kubelet's waiting reasons for an image it could not get.
-const PULL_FAILURES: [&str; 5] =
-    ["ErrImagePull", "ImagePullBackOff", "ErrImageInspect", "RegistryUnavailable", "ErrSignatureValidation"];
+const PULL_FAILURES: [&str; 5] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageInspect",
+    "RegistryUnavailable",
+    "ErrSignatureValidation",
+];
 /// Waiting reasons no amount of waiting changes: the name cannot be
 /// parsed, or the policy forbids pulling an image the node lacks.
 const PULL_IMPOSSIBLE: [&str; 2] = ["InvalidImageName", "ErrImageNeverPull"];

@@ -180,9 +180,11 @@ fn runs_of(store: &Store<DynamicObject>, namespace: &str, cron: &str, uid: Optio
 
 fn is_run_of(w: &DynamicObject, cron: &str, uid: &str) -> bool {
     w.labels().get(keys::CRON_WORKFLOW).map(String::as_str) == Some(cron)
-        && w.metadata.owner_references.iter().flatten().any(|o| {
-            o.controller == Some(true) && o.kind == "CronWorkflow" && o.name == cron && o.uid == uid
-        })
+        && w.metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| o.controller == Some(true) && o.kind == "CronWorkflow" && o.name == cron && o.uid == uid)
 }
 
 #[cfg(test)]
@@ -202,7 +204,10 @@ mod tests {
         let label = json!({"workflows.argoproj.io/cron-workflow": "nightly"});
         assert!(is_run_of(&wf(label.clone(), owner.clone()), "nightly", "u-1"));
         assert!(!is_run_of(&wf(label.clone(), json!([])), "nightly", "u-1"), "a forged label alone");
-        assert!(!is_run_of(&wf(label.clone(), owner.clone()), "nightly", "u-2"), "a cron of the same name, made again");
+        assert!(
+            !is_run_of(&wf(label.clone(), owner.clone()), "nightly", "u-2"),
+            "a cron of the same name, made again"
+        );
         let mut not_controller = owner.clone();
         not_controller[0]["controller"] = json!(false);
         assert!(!is_run_of(&wf(label, not_controller), "nightly", "u-1"));

@@ -147,7 +147,16 @@ async fn run(cached: &Arc<DynamicObject>, ctx: &Shared) -> Result<Requeue, Error
                 panic!("a panic asked for by the annotation argo-rs.test/panic (--test-panic-annotation)");
             }
             let pods = pods_of(&ctx.pods, &namespace, &name);
-            let executor = ctx.images.executor_for(&ctx.executor, &wf).await;
+            let project = projects.select(&namespace);
+            let allowed = |image: &str| match &project {
+                Ok(p) => argo_api::policy::may_look_up(p, image),
+                Err(p) => Err(p.message.clone()),
+            };
+            let executor = match ctx.images.executor_for(&ctx.executor, &wf, allowed) {
+                super::images::Lookup::Ready(e) => e,
+                // Off this path: the lookups run in the background.
+                super::images::Lookup::Waiting => return Ok(Requeue::requeue(Duration::from_millis(250))),
+            };
             let errors = ctx.errors().get(&key).cloned().unwrap_or_default();
             engine::reconcile(&Input {
                 workflow: &wf,

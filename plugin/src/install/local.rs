@@ -216,7 +216,9 @@ pub async fn start(setup: &Setup<'_>) -> Result<Started> {
 /// `install --local` acts as the two service accounts: says so clearly
 /// when the user may not (rather than letting the processes fail on it).
 pub async fn may_impersonate(client: &kube::Client, namespace: &str) -> Result<()> {
-    use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
     let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
     for name in PROGRAMS {
         let review = SelfSubjectAccessReview {

@@ -211,27 +211,54 @@ async fn install_local_runs_on_the_host_and_enforces_projects() -> Result<()> {
     let submitters = format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowProject\nmetadata:\n  name: {ns}\n  labels: {{argo-rs.e2e/local: {scope}}}\nspec:\n  namespaces: [{ns}]\n  images: [\"alpine:*\"]\n  submitters: {{users: [alice]}}\n"
     );
-    ok(run_with_input(cluster.kubectl().args(["apply", "-f", "-"]), &submitters)?, "the project with submitters")?;
+    ok(
+        run_with_input(cluster.kubectl().args(["apply", "-f", "-"]), &submitters)?,
+        "the project with submitters",
+    )?;
     let alice_rbac = format!(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: alice, namespace: {ns}}}\nrules:\n- {{apiGroups: [argoproj.io], resources: [cronworkflows, workflows], verbs: [\"*\"]}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: alice, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: alice}}\nsubjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}}]\n"
     );
     ok(run_with_input(cluster.kubectl().args(["apply", "-f", "-"]), &alice_rbac)?, "alice's rights")?;
     let cron = "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata: {name: every-two}\nspec:\n  schedule: \"@every 2s\"\n  concurrencyPolicy: Forbid\n  workflowSpec:\n    entrypoint: main\n    templates:\n    - name: main\n      container: {image: \"alpine:3.19\", command: [echo, tick]}\n";
-    ok(run_with_input(cluster.kubectl().args(["apply", "--as", "alice", "-n", &ns, "-f", "-"]), cron)?, "alice's CronWorkflow")?;
+    ok(
+        run_with_input(cluster.kubectl().args(["apply", "--as", "alice", "-n", &ns, "-f", "-"]), cron)?,
+        "alice's CronWorkflow",
+    )?;
     let runs: Api<argo_api::Workflow> = Api::namespaced(cluster.client.clone(), &ns);
     let lp = kube::api::ListParams::default().labels("workflows.argoproj.io/cron-workflow=every-two");
     let ran = e2e::eventually(std::time::Duration::from_secs(90), "a run of alice's CronWorkflow to succeed", || {
         let (runs, lp) = (runs.clone(), lp.clone());
         async move {
             let list = runs.list(&lp).await?;
-            Ok(list.items.into_iter().find(|w| e2e::workflows::phase(w) == Some(argo_api::workflow::Phase::Succeeded)))
+            Ok(list
+                .items
+                .into_iter()
+                .find(|w| e2e::workflows::phase(w) == Some(argo_api::workflow::Phase::Succeeded)))
         }
     })
     .await;
-    let events = ok(cluster.kubectl().args(["get", "events", "-n", &ns, "-o", "name", "--field-selector", "reason=WorkflowRefused"]).output()?, "events")?;
+    let events = ok(
+        cluster
+            .kubectl()
+            .args([
+                "get",
+                "events",
+                "-n",
+                &ns,
+                "-o",
+                "name",
+                "--field-selector",
+                "reason=WorkflowRefused",
+            ])
+            .output()?,
+        "events",
+    )?;
     ran?;
     assert!(events.trim().is_empty(), "no run was refused: {events}");
-    ok(cluster.kubectl().args(["delete", "cronworkflow", "every-two", "-n", &ns]).output()?, "deleting the cron")?;
+    ok(
+        cluster.kubectl().args(["delete", "cronworkflow", "every-two", "-n", &ns]).output()?,
+        "deleting the cron",
+    )?;
     let _ = Api::<WorkflowProject>::all(cluster.client.clone()).delete(&ns, &DeleteParams::default()).await;
 
     let stopped = ok(local(&["uninstall", "--local"])?, "uninstall --local")?;

@@ -310,10 +310,15 @@ spec:
 "#,
     )
     .await?;
-    let waiting = e2e::workflows::wait_until(c, &ns, &name, Duration::from_secs(120), "a pull error in the node", |wf| {
-        nodes(wf).values().any(|n| n.message.as_deref().is_some_and(|m| m.starts_with("ErrImagePull") || m.starts_with("ImagePullBackOff")))
-    })
-    .await?;
+    let waiting =
+        e2e::workflows::wait_until(c, &ns, &name, Duration::from_secs(120), "a pull error in the node", |wf| {
+            nodes(wf).values().any(|n| {
+                n.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("ErrImagePull") || m.starts_with("ImagePullBackOff"))
+            })
+        })
+        .await?;
     let node = nodes(&waiting).into_values().find(|n| n.type_ == NodeType::Pod).context("the pod node")?;
     assert_eq!(node.phase, Phase::Pending, "{node:?}");
     let message = node.message.clone().unwrap_or_default();
@@ -327,11 +332,19 @@ spec:
     assert_eq!(phase(&done), Some(Phase::Error), "{:?}", done.status);
     let node = nodes(&done).into_values().find(|n| n.type_ == NodeType::Pod).context("the pod node")?;
     let message = node.message.clone().unwrap_or_default();
-    assert!(message.contains("no-such-image") && message.ends_with("not pulled within the image pull timeout of 40s"), "{message}");
-    let took = node.finished_at.as_ref().context("finishedAt")?.0.duration_since(node.started_at.as_ref().context("startedAt")?.0);
+    assert!(
+        message.contains("no-such-image") && message.ends_with("not pulled within the image pull timeout of 40s"),
+        "{message}"
+    );
+    let took = node
+        .finished_at
+        .as_ref()
+        .context("finishedAt")?
+        .0
+        .duration_since(node.started_at.as_ref().context("startedAt")?.0);
     assert!(took.as_secs() < 120, "failed near the 40s timeout, not the 600s deadline: {took:?}");
     let left = pods(c, &ns, &name).await?;
-    assert!(left.iter().all(|p| p.metadata.deletion_timestamp.is_some()) , "the pod is deleted: {left:?}");
+    assert!(left.iter().all(|p| p.metadata.deletion_timestamp.is_some()), "the pod is deleted: {left:?}");
     drop(ctl);
     Ok(())
 }

@@ -23,22 +23,37 @@ const WAIT: Duration = Duration::from_secs(7);
 
 pub struct Lanes {
     small: Semaphore,
-    large: Semaphore,
+    pub(super) large: Semaphore,
+    wait: Duration,
 }
 
 impl Lanes {
     /// `max`: small reviews decided at once (the large lane takes one).
     pub fn new(max: usize) -> Lanes {
+        Lanes::waiting(max, WAIT)
+    }
+
+    pub(super) fn waiting(max: usize, wait: Duration) -> Lanes {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Lanes {
             small: Semaphore::new(max.clamp(1, cores.max(1) * 4)),
             large: Semaphore::new(1),
+            wait,
         }
     }
 
-    pub async fn run(&self, endpoint: Endpoint, s: Admission, body: Bytes) -> Result<serde_json::Value, (StatusCode, String)> {
-        let lane = if body.len() <= SMALL_REVIEW { &self.small } else { &self.large };
-        let Ok(Ok(_permit)) = tokio::time::timeout(WAIT, lane.acquire()).await else {
+    pub async fn run(
+        &self,
+        endpoint: Endpoint,
+        s: Admission,
+        body: Bytes,
+    ) -> Result<serde_json::Value, (StatusCode, String)> {
+        let lane = if body.len() <= SMALL_REVIEW {
+            &self.small
+        } else {
+            &self.large
+        };
+        let Ok(Ok(_permit)) = tokio::time::timeout(self.wait, lane.acquire()).await else {
             return busy(&body);
         };
         tokio::task::spawn_blocking(move || respond(endpoint, &s, &body))
@@ -59,7 +74,8 @@ fn busy(body: &[u8]) -> Result<serde_json::Value, (StatusCode, String)> {
         uid: String,
     }
     const WHY: &str = "the webhook is busy deciding other large workflows: retry in a moment";
-    let review: Review = serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("not an AdmissionReview: {e}")))?;
+    let review: Review =
+        serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("not an AdmissionReview: {e}")))?;
     Ok(serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {
         "uid": review.request.uid, "allowed": false,
         "status": {"code": 429, "reason": "TooManyRequests", "message": WHY}}}))

@@ -65,7 +65,10 @@ pub(crate) fn request<'a>(
 }
 
 pub fn router(state: Admission, max_concurrency: usize) -> Router {
-    let lanes = Arc::new(Lanes::new(max_concurrency));
+    router_with(state, max_concurrency, Arc::new(Lanes::new(max_concurrency)))
+}
+
+fn router_with(state: Admission, max_concurrency: usize, lanes: Arc<Lanes>) -> Router {
     Router::new()
         .route("/mutate", post(mutate_handler))
         .route("/validate", post(validate_handler))

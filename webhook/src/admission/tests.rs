@@ -592,3 +592,64 @@ async fn a_templates_workflow_metadata_labels_the_workflow_but_never_its_project
     let v = admit("/validate", review("CREATE", "Workflow", "alice", once, None)).await;
     assert_eq!(v["allowed"], true, "{v}");
 }
+
+/// Issue 19, finding 7: a workflow of tens of thousands of templates is
+/// refused naming the limit, before the work that costs per template.
+#[tokio::test]
+async fn too_many_templates_are_refused_naming_the_limit() {
+    let mut wf = mutated(&workflow("team-a", "alpine:3.20"), "alice").await;
+    let many: Vec<Value> = (0..24_000)
+        .map(|i| json!({"name": format!("t{i}"), "container": {"image": "alpine:3.20", "command": ["echo", i.to_string()]}}))
+        .collect();
+    wf["spec"]["templates"].as_array_mut().unwrap().extend(many);
+    let m = denial("/validate", "Workflow", "mallory", wf).await;
+    assert!(
+        m.contains("spec.templates: 24001 templates (inline ones and referenced ones included): more than the 2000 a workflow may have"),
+        "{m}"
+    );
+}
+
+/// Small reviews have a lane of their own: a large one that takes long
+/// (or many) never holds them up; a large one that waits too long is told
+/// the webhook is busy, in an AdmissionReview.
+#[tokio::test]
+async fn large_reviews_wait_for_each_other_and_never_for_small_ones() {
+    let lanes = Arc::new(Lanes::waiting(8, std::time::Duration::from_millis(200)));
+    let app = router_with(
+        Admission {
+            projects: Arc::new(Fixed::new(vec![project("default", json!({"namespaces": ["*"]}))])),
+            templates: Arc::new(library()),
+            controller_user: None,
+            metrics: Arc::default(),
+        },
+        8,
+        lanes.clone(),
+    );
+    let post = |body: Vec<u8>| {
+        let app = app.clone();
+        async move {
+            let res = app
+                .oneshot(
+                    Request::post("/mutate").header("content-type", "application/json").body(Body::from(body)).unwrap(),
+                )
+                .await
+                .unwrap();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+    };
+    let held = lanes.large.acquire().await.expect("the large lane");
+    let small = review("CREATE", "Workflow", "alice", workflow("ns", "alpine:3.20"), None);
+    let answer = post(serde_json::to_vec(&small).unwrap()).await;
+    assert_eq!(answer["response"]["allowed"], true, "a small review goes by: {answer}");
+    let mut large = workflow("ns", "alpine:3.20");
+    large["metadata"]["annotations"] = json!({"pad": "x".repeat(super::lanes::SMALL_REVIEW)});
+    let answer = post(serde_json::to_vec(&review("CREATE", "Workflow", "alice", large.clone(), None)).unwrap()).await;
+    assert_eq!(answer["kind"], "AdmissionReview");
+    assert_eq!(answer["response"]["uid"], "7f0b2891-916f-4ed6-b7cd-27bff1815a8c");
+    assert_eq!(answer["response"]["allowed"], false);
+    assert_eq!(answer["response"]["status"]["code"], 429, "{answer}");
+    drop(held);
+    let answer = post(serde_json::to_vec(&review("CREATE", "Workflow", "alice", large, None)).unwrap()).await;
+    assert_eq!(answer["response"]["allowed"], true, "once the lane is free: {answer}");
+}

@@ -242,3 +242,19 @@ fn names_and_values_as_pod_security_admission_reads_them() {
         "containers": [{"name": "main", "image": OK, "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]});
     assert!(pod(&at("restricted"), pod_false).join("\n").contains("spec.securityContext.runAsNonRoot"));
 }
+
+/// The pod admission checks is the pod the controller creates: patched.
+/// A podSpecPatch that makes it comply is no reason to refuse it (found
+/// by the end-to-end comparison with Pod Security Admission).
+#[test]
+fn a_pod_spec_patch_that_hardens_the_pod_is_admitted() {
+    let patch = r#"{"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}}}"#;
+    let wf = workflow(json!({"entrypoint": "main", "templates": [{"name": "main", "podSpecPatch": patch,
+        "container": {"image": OK, "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}}]}));
+    let d = submit(&at("restricted"), "u", &wf);
+    assert!(d.allowed(), "{}", texts(&d));
+    let unpatched = workflow(json!({"entrypoint": "main", "templates": [{"name": "main",
+        "container": {"image": OK, "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}}]}));
+    let d = submit(&at("restricted"), "u", &unpatched);
+    assert!(texts(&d).contains("spec.templates[0].container.securityContext.runAsNonRoot"), "{}", texts(&d));
+}

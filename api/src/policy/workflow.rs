@@ -179,7 +179,10 @@ fn check_template_pod(path: &str, t: &Template, wf: &Workflow, project: &Workflo
             plain.clone()
         }
     };
-    for p in &plain {
+    // The pod is what counts, patched: a patch may also make it comply
+    // (set runAsNonRoot, say). A problem the template's own fields have
+    // is named at them, one only the patch brings at the patch.
+    for p in patched.iter().filter(|p| plain.contains(p)) {
         out.push(Problem::new(locate(&p.path, path, &t, ws), p.message.clone()));
     }
     for p in patched.iter().filter(|p| !plain.contains(p)) {

@@ -73,8 +73,9 @@ pub fn render(opts: &Options) -> Vec<(Part, Value)> {
         out.extend(docs(CERT_MANAGER).into_iter().map(|d| (Part::Certificates, d)));
     }
     if opts.webhook_url.is_some() {
-        // Out of the cluster: no workloads, no RBAC for them.
-        out.retain(|(p, _)| matches!(p, Part::Namespace | Part::Crds | Part::Project | Part::Webhooks));
+        // Out of the cluster: no workloads; the processes on this machine
+        // act as the service accounts, so their RBAC stays.
+        out.retain(|(p, _)| matches!(p, Part::Namespace | Part::Crds | Part::Rbac | Part::Project | Part::Webhooks));
     }
     for (_, doc) in &mut out {
         adjust(doc, opts);
@@ -253,7 +254,11 @@ mod tests {
             webhook_url: Some("https://127.0.0.1:9443".into()),
             ..Default::default()
         });
-        assert!(docs.iter().all(|(_, d)| !matches!(kind(d), "Deployment" | "ClusterRole" | "Service")));
+        assert!(docs.iter().all(|(_, d)| !matches!(kind(d), "Deployment" | "Service")));
+        // The processes on this machine act as the service accounts.
+        let binding = find(&docs, "ClusterRoleBinding", "argo-controller");
+        assert_eq!(binding["subjects"][0]["name"], "argo-controller");
+        find(&docs, "ServiceAccount", "argo-webhook");
         let m = find(&docs, "MutatingWebhookConfiguration", "argo-webhook");
         assert_eq!(m["webhooks"][0]["clientConfig"]["url"], "https://127.0.0.1:9443/mutate");
     }

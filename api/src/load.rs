@@ -195,6 +195,18 @@ fn resource<T>(
             ),
         )]));
     }
+    // Counted on the raw object: a typed template is kilobytes, so tens of
+    // thousands are refused before they are built.
+    let templates = strict::count_templates(value);
+    if templates > crate::limits::MAX_TEMPLATES {
+        return Err(Error::Invalid(vec![Problem::new(
+            "spec.templates",
+            format!(
+                "{templates} templates (inline ones included): more than the {} a workflow may have; split it into workflows of its own",
+                crate::limits::MAX_TEMPLATES
+            ),
+        )]));
+    }
     let mut problems = Vec::new();
     match obj.get("apiVersion").and_then(Value::as_str) {
         Some(API_VERSION) => {}

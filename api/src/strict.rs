@@ -166,6 +166,30 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// Templates in a raw object: the items of every `templates` list and
+/// every `inline` template. Without recursion, like `too_deep`.
+pub fn count_templates(value: &Value) -> usize {
+    let mut count = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("templates", Value::Array(a)) => count += a.len(),
+                        ("inline", Value::Object(_)) => count += 1,
+                        _ => {}
+                    }
+                    stack.push(x);
+                }
+            }
+            Value::Array(a) => stack.extend(a),
+            _ => {}
+        }
+    }
+    count
+}
+
 /// The path of the first value nested deeper than `max`, if any. Walks
 /// without recursion: the input may be as deep as its parser allowed.
 pub fn too_deep(value: &Value, max: usize) -> Option<String> {

@@ -100,6 +100,27 @@ pub fn decide(req: &Request) -> Decision {
     d
 }
 
+/// The mutation of a new workflow: what the mutating webhook patches it
+/// into (its project's label and defaults, and what a referenced
+/// template's workflowMetadata adds); None when there is no project or
+/// the workflow cannot be read. Only the work that takes: whether the
+/// workflow may run is the validating webhook's question, for `decide`.
+pub fn mutation(req: &Request, object: &Value) -> Option<Value> {
+    let project = req.projects.select(req.namespace).ok()?;
+    let mut with_defaults = object.clone();
+    defaults::apply_defaults(&mut with_defaults, project);
+    let mut wf = load::workflow(&with_defaults).ok()?;
+    if validate::too_many_templates(&wf.spec).is_some() {
+        return None;
+    }
+    if templates::references(&wf.spec) {
+        wf.metadata.namespace.get_or_insert_with(|| req.namespace.to_owned());
+        let resolved = templates::resolve(&wf, req.templates).ok()?;
+        workflow_metadata(&mut with_defaults, &resolved);
+    }
+    Some(with_defaults)
+}
+
 pub(super) fn create(
     req: &Request,
     object: &Value,

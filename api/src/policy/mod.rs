@@ -16,7 +16,7 @@ mod templates;
 mod update;
 mod workflow;
 
-pub use decide::{Decision, Operation, Request, Subject, decide};
+pub use decide::{Decision, Operation, Request, Subject, decide, mutation};
 pub use defaults::{apply_defaults, resolved_with_defaults};
 pub use globs::Globs;
 pub use lookup::may_look_up;

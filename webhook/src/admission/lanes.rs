@@ -16,10 +16,12 @@ use super::{Admission, Endpoint, respond};
 
 /// Reviews up to this size take the small lane.
 pub const SMALL_REVIEW: usize = 256 * 1024;
-/// How long a review may wait for its lane: under the apiserver's
-/// webhook timeout (10 s by default, ours is 10 s), so the answer is
-/// ours ("busy, retry") rather than a timeout.
-const WAIT: Duration = Duration::from_secs(7);
+/// How long a review may wait for its lane when the apiserver does not
+/// say how long it waits (it sends `?timeout=`; ours are 5 s): the answer
+/// is then ours ("busy, retry") rather than a timeout.
+const WAIT: Duration = Duration::from_secs(4);
+/// Kept of the apiserver's timeout for deciding and answering.
+const MARGIN: Duration = Duration::from_secs(1);
 
 pub struct Lanes {
     small: Semaphore,
@@ -42,41 +44,56 @@ impl Lanes {
         }
     }
 
+    /// Decides the review once its lane lets it; `deadline`: how long the
+    /// apiserver waits for the answer, when it said.
     pub async fn run(
         &self,
         endpoint: Endpoint,
         s: Admission,
         body: Bytes,
+        deadline: Option<Duration>,
     ) -> Result<serde_json::Value, (StatusCode, String)> {
         let lane = if body.len() <= SMALL_REVIEW {
             &self.small
         } else {
             &self.large
         };
-        let Ok(Ok(_permit)) = tokio::time::timeout(self.wait, lane.acquire()).await else {
+        let wait =
+            deadline.map_or(self.wait, |d| d.saturating_sub(MARGIN).max(Duration::from_millis(100)));
+        let Ok(Ok(_permit)) = tokio::time::timeout(wait, lane.acquire()).await else {
             return busy(&body);
         };
-        tokio::task::spawn_blocking(move || respond(endpoint, &s, &body))
-            .await
-            .unwrap_or_else(|_| Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error deciding the review".into())))
+        let large = body.len() > SMALL_REVIEW;
+        tokio::task::spawn_blocking(move || {
+            let answer = respond(endpoint, &s, &body);
+            drop(body);
+            if large {
+                give_back_memory();
+            }
+            answer
+        })
+        .await
+        .unwrap_or_else(|_| Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error deciding the review".into())))
     }
 }
 
-/// A denial that says the webhook is busy, for the review's uid (read
-/// without building the rest of it).
+/// A denial that says the webhook is busy, for the review's uid.
 fn busy(body: &[u8]) -> Result<serde_json::Value, (StatusCode, String)> {
-    #[derive(serde::Deserialize)]
-    struct Review {
-        request: Request,
-    }
-    #[derive(serde::Deserialize)]
-    struct Request {
-        uid: String,
-    }
     const WHY: &str = "the webhook is busy deciding other large workflows: retry in a moment";
-    let review: Review =
-        serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("not an AdmissionReview: {e}")))?;
-    Ok(serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {
-        "uid": review.request.uid, "allowed": false,
-        "status": {"code": 429, "reason": "TooManyRequests", "message": WHY}}}))
+    match super::uid_of(body) {
+        Some(uid) => Ok(super::refusal(&uid, 429, "TooManyRequests", WHY)),
+        None => Err((StatusCode::BAD_REQUEST, "not an AdmissionReview: no request.uid".into())),
+    }
+}
+
+/// A large review builds (and frees) tens of megabytes of small objects;
+/// glibc keeps freed memory in its arenas until told to return it, so the
+/// webhook would stay at its worst review's size. musl returns it itself.
+#[allow(unsafe_code)]
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

@@ -79,12 +79,24 @@ fn router_with(state: Admission, max_concurrency: usize, lanes: Arc<Lanes>) -> R
 
 type Shared = (Admission, Arc<Lanes>);
 
-async fn mutate_handler(State((s, lanes)): State<Shared>, body: Bytes) -> Response {
-    into_response(lanes.run(Endpoint::Mutate, s, body).await)
+/// The apiserver says how long it waits for the answer (`?timeout=5s`).
+#[derive(serde::Deserialize)]
+struct Query {
+    timeout: Option<String>,
 }
 
-async fn validate_handler(State((s, lanes)): State<Shared>, body: Bytes) -> Response {
-    into_response(lanes.run(Endpoint::Validate, s, body).await)
+impl Query {
+    fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout.as_deref().and_then(|t| argo_api::duration::parse(t).ok())
+    }
+}
+
+async fn mutate_handler(State((s, lanes)): State<Shared>, q: axum::extract::Query<Query>, body: Bytes) -> Response {
+    into_response(lanes.run(Endpoint::Mutate, s, body, q.timeout()).await)
+}
+
+async fn validate_handler(State((s, lanes)): State<Shared>, q: axum::extract::Query<Query>, body: Bytes) -> Response {
+    into_response(lanes.run(Endpoint::Validate, s, body, q.timeout()).await)
 }
 
 fn into_response(r: Result<serde_json::Value, (StatusCode, String)>) -> Response {
@@ -94,7 +106,37 @@ fn into_response(r: Result<serde_json::Value, (StatusCode, String)>) -> Response
     }
 }
 
-type Decide = fn(&AdmissionRequest<DynamicObject>, &Admission) -> AdmissionResponse;
+type Decide = fn(&AdmissionRequest<DynamicObject>, &Objects, &Admission) -> AdmissionResponse;
+
+/// The request's objects as JSON, moved out of it (not copied: a review
+/// may carry megabytes).
+pub(crate) struct Objects {
+    pub object: serde_json::Value,
+    pub old: serde_json::Value,
+}
+
+impl Objects {
+    fn take(req: &mut AdmissionRequest<DynamicObject>) -> Objects {
+        Objects {
+            object: req.object.take().map_or(serde_json::Value::Null, into_value),
+            old: req.old_object.take().map_or(serde_json::Value::Null, into_value),
+        }
+    }
+}
+
+/// The object as the apiserver sent it: its type, metadata and the rest.
+fn into_value(o: DynamicObject) -> serde_json::Value {
+    let mut map = match o.data {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(t) = o.types {
+        map.insert("apiVersion".into(), t.api_version.into());
+        map.insert("kind".into(), t.kind.into());
+    }
+    map.insert("metadata".into(), serde_json::to_value(o.metadata).unwrap_or_default());
+    serde_json::Value::Object(map)
+}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Endpoint {
@@ -111,11 +153,19 @@ pub fn respond(endpoint: Endpoint, s: &Admission, body: &[u8]) -> Result<serde_j
         Endpoint::Mutate => ("mutate", mutate::decide),
         Endpoint::Validate => ("validate", validate::decide),
     };
-    let request = parse(body).map_err(|why| {
-        s.metrics.observe(operation, "invalid", started.elapsed());
-        (StatusCode::BAD_REQUEST, why)
-    })?;
-    let response = decide(&request, s);
+    let mut request = match parse(body) {
+        Ok(r) => r,
+        Err(why) => {
+            s.metrics.observe(operation, "invalid", started.elapsed());
+            // With a uid to answer to, the answer is a denial saying why.
+            return match uid_of(body) {
+                Some(uid) => Ok(refusal(&uid, 400, "BadRequest", &why)),
+                None => Err((StatusCode::BAD_REQUEST, why)),
+            };
+        }
+    };
+    let objects = Objects::take(&mut request);
+    let response = decide(&request, &objects, s);
     let result = if response.allowed { "allowed" } else { "denied" };
     s.metrics.observe(operation, result, started.elapsed());
     Ok(encode(response.into_review()))
@@ -139,9 +189,34 @@ fn parse(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
     if body.is_empty() {
         return Err("empty body: expected an admission.k8s.io/v1 AdmissionReview".into());
     }
-    let review: AdmissionReview<DynamicObject> =
-        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body).map_err(|e| {
+        if e.to_string().contains("recursion limit") {
+            "the object is nested too deep to read (objects and lists within one another, about 128 levels): flatten it, e.g. name templates instead of nesting them inline".to_owned()
+        } else {
+            format!("not an AdmissionReview: {e}")
+        }
+    })?;
     review.try_into().map_err(|_| "the AdmissionReview has no request".to_owned())
+}
+
+/// The uid of a review, read without building the rest of it (serde_json
+/// skips what it ignores without recursion, however deep).
+pub(crate) fn uid_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Review {
+        request: Request,
+    }
+    #[derive(serde::Deserialize)]
+    struct Request {
+        uid: String,
+    }
+    serde_json::from_slice::<Review>(body).ok().map(|r| r.request.uid).filter(|u| !u.is_empty())
+}
+
+/// A denial of review `uid` built by hand, for reviews that cannot be read.
+pub(crate) fn refusal(uid: &str, code: u16, reason: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": {
+        "uid": uid, "allowed": false, "status": {"code": code, "reason": reason, "message": message}}})
 }
 
 /// A denial listing every problem, one per line, each with its path.

@@ -6,31 +6,30 @@ use argo_api::policy::{self, Operation, Subject};
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse};
 
-use super::{Admission, NOT_SYNCED, kind, request};
+use super::{Admission, NOT_SYNCED, Objects, kind, request};
 
-pub fn decide(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> AdmissionResponse {
+pub fn decide(req: &AdmissionRequest<DynamicObject>, o: &Objects, s: &Admission) -> AdmissionResponse {
     let allow = AdmissionResponse::from(req);
     if kind(req) != Some("Workflow") || req.operation != kube::core::admission::Operation::Create {
         return allow;
     }
-    let Some(obj) = &req.object else { return allow };
+    if o.object.is_null() {
+        return allow;
+    }
     let Some(projects) = s.projects.projects() else {
         return allow.deny(NOT_SYNCED);
     };
-    let Ok(original) = serde_json::to_value(obj) else {
-        return allow;
-    };
+    let original = &o.object;
     let subject = Subject::Workflow {
         operation: Operation::Create,
-        object: &original,
+        object: original,
         old: None,
         defaulted: false,
     };
-    let decision = policy::decide(&request(req, subject, &projects, s));
-    let Some(defaulted) = decision.defaulted else {
+    let Some(defaulted) = policy::mutation(&request(req, subject, &projects, s), original) else {
         return allow;
     };
-    let patch = json_patch::diff(&original, &defaulted);
+    let patch = json_patch::diff(original, &defaulted);
     if patch.0.is_empty() {
         return allow;
     }

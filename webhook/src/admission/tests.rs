@@ -604,7 +604,7 @@ async fn too_many_templates_are_refused_naming_the_limit() {
     wf["spec"]["templates"].as_array_mut().unwrap().extend(many);
     let m = denial("/validate", "Workflow", "mallory", wf).await;
     assert!(
-        m.contains("spec.templates: 24001 templates (inline ones and referenced ones included): more than the 2000 a workflow may have"),
+        m.contains("spec.templates: 24001 templates (inline ones included): more than the 2000 a workflow may have"),
         "{m}"
     );
 }
@@ -652,4 +652,22 @@ async fn large_reviews_wait_for_each_other_and_never_for_small_ones() {
     drop(held);
     let answer = post(serde_json::to_vec(&review("CREATE", "Workflow", "alice", large, None)).unwrap()).await;
     assert_eq!(answer["response"]["allowed"], true, "once the lane is free: {answer}");
+}
+
+/// A review the webhook cannot read but can answer (it has a uid): a
+/// denial that says why, not an HTTP error the apiserver reports as
+/// "rejected for an unknown reason". Nesting past serde_json's limit is
+/// the one a tenant can send (issue 19).
+#[tokio::test]
+async fn an_unreadable_review_with_a_uid_gets_a_denial_that_says_why() {
+    let mut deep = json!({"container": {"image": "alpine:3.20"}});
+    for i in 0..60 {
+        deep = json!({"steps": [[{"name": format!("n{i}"), "inline": deep}]]});
+    }
+    let mut wf = workflow("team-a", "alpine:3.20");
+    wf["spec"]["templates"][0] = json!({"name": "main", "steps": [[{"name": "top", "inline": deep}]]});
+    let r = admit("/validate", review("CREATE", "Workflow", "alice", wf, None)).await;
+    assert_eq!(r["allowed"], false);
+    assert_eq!(r["status"]["code"], 400);
+    assert!(r["status"]["message"].as_str().unwrap().contains("nested too deep"), "{r}");
 }

@@ -7,38 +7,34 @@ use argo_api::policy::{self, Operation, Subject};
 use argo_api::{Problem, load};
 use kube::core::DynamicObject;
 use kube::core::admission::{self, AdmissionRequest, AdmissionResponse};
-use serde_json::Value;
 
-use super::{Admission, NOT_SYNCED, deny, kind, request, with_warnings};
+use super::{Admission, NOT_SYNCED, Objects, deny, kind, request, with_warnings};
 
-pub fn decide(req: &AdmissionRequest<DynamicObject>, s: &Admission) -> AdmissionResponse {
+pub fn decide(req: &AdmissionRequest<DynamicObject>, o: &Objects, s: &Admission) -> AdmissionResponse {
     let operation = match req.operation {
         admission::Operation::Create => Operation::Create,
         admission::Operation::Update => Operation::Update,
         _ => return AdmissionResponse::from(req),
     };
     match kind(req) {
-        Some("Workflow") => workflow(req, operation, s),
-        Some("WorkflowProject") => project(req),
-        Some(k @ ("WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow")) => other_kind(req, k, operation, s),
+        Some("Workflow") => workflow(req, o, operation, s),
+        Some("WorkflowProject") => project(req, o),
+        Some(k @ ("WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow")) => {
+            other_kind(req, o, k, operation, s)
+        }
         _ => AdmissionResponse::from(req),
     }
 }
 
-fn value(obj: Option<&DynamicObject>) -> Value {
-    obj.and_then(|o| serde_json::to_value(o).ok()).unwrap_or(Value::Null)
-}
-
-fn workflow(req: &AdmissionRequest<DynamicObject>, operation: Operation, s: &Admission) -> AdmissionResponse {
+fn workflow(req: &AdmissionRequest<DynamicObject>, o: &Objects, operation: Operation, s: &Admission) -> AdmissionResponse {
     // Fail closed: without the projects nothing can be decided, on any path.
     let Some(projects) = s.projects.projects() else {
         return AdmissionResponse::from(req).deny(NOT_SYNCED);
     };
-    let (object, old) = (value(req.object.as_ref()), value(req.old_object.as_ref()));
     let subject = Subject::Workflow {
         operation,
-        object: &object,
-        old: Some(&old),
+        object: &o.object,
+        old: Some(&o.old),
         defaulted: true,
     };
     let decision = policy::decide(&request(req, subject, &projects, s));
@@ -58,6 +54,7 @@ fn workflow(req: &AdmissionRequest<DynamicObject>, operation: Operation, s: &Adm
 /// will make would be.
 fn other_kind(
     req: &AdmissionRequest<DynamicObject>,
+    o: &Objects,
     kind: &str,
     operation: Operation,
     s: &Admission,
@@ -65,7 +62,7 @@ fn other_kind(
     let Some(projects) = s.projects.projects() else {
         return AdmissionResponse::from(req).deny(NOT_SYNCED);
     };
-    let object = value(req.object.as_ref());
+    let object = &o.object;
     let subject = match kind {
         "CronWorkflow" => Subject::Cron {
             object: &object,
@@ -85,9 +82,8 @@ fn other_kind(
     with_warnings(response, &decision.warnings)
 }
 
-fn project(req: &AdmissionRequest<DynamicObject>) -> AdmissionResponse {
-    let v = value(req.object.as_ref());
-    let problems = match load::workflow_project(&v) {
+fn project(req: &AdmissionRequest<DynamicObject>, o: &Objects) -> AdmissionResponse {
+    let problems = match load::workflow_project(&o.object) {
         Ok(p) => policy::validate_project(&p),
         Err(e) => problems_of(e),
     };

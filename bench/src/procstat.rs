@@ -29,3 +29,15 @@ pub fn usage(pid: u32) -> Result<Usage> {
         peak_rss_mib: hwm_kib / 1024.0,
     })
 }
+
+/// Resident memory now, in MiB.
+pub fn rss_mib(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .context("VmRSS in /proc status")?
+        .parse()?;
+    Ok(kib / 1024.0)
+}

@@ -214,6 +214,93 @@ async fn register(client: &Client, url: &str, ca_pem: &str) -> Result<()> {
     Ok(())
 }
 
+/// A review of a Workflow with `templates` (as a hostile tenant sends).
+fn large_review(i: usize, spec_templates: serde_json::Value) -> Vec<u8> {
+    let wf = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"name": format!("h{i}"), "namespace": HOOKED},
+        "spec": {"entrypoint": "t0", "templates": spec_templates}});
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": format!("00000000-0000-0000-0001-{i:012}"),
+        "kind": {"group": "argoproj.io", "version": "v1alpha1", "kind": "Workflow"},
+        "resource": {"group": "argoproj.io", "version": "v1alpha1", "resource": "workflows"},
+        "name": format!("h{i}"), "namespace": HOOKED, "operation": "CREATE",
+        "userInfo": {"username": "mallory", "groups": ["system:authenticated"]}, "object": wf, "dryRun": false}});
+    serde_json::to_vec(&review).unwrap_or_default()
+}
+
+/// Ordinary reviews at 20/s for `secs`: their latencies in ms, sorted.
+async fn ordinary(addr: SocketAddr, ca: &str, secs: u64) -> Result<Vec<f64>> {
+    let mut conn = connect(addr, ca).await?;
+    let (mut buf, mut lat) = (Vec::new(), Vec::new());
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut i = 5_000_000;
+    while Instant::now() < end {
+        let body = review(i);
+        let t = Instant::now();
+        call(&mut conn, "/validate", &body, &mut buf).await?;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lat.sort_by(f64::total_cmp);
+    Ok(lat)
+}
+
+/// Issue 19's hostile tenant: six connections sending huge reviews (24,000
+/// templates; the 2,000 allowed, each padded; nesting past the limits)
+/// as fast as they are answered, while ordinary reviews go on; the
+/// ordinary latency beside the same without the tenant, and the memory
+/// the webhook keeps afterwards.
+async fn hostile(server: &Server, ca: &str, secs: u64) -> Result<()> {
+    let quiet = ordinary(server.addr, ca, secs).await?;
+    let container = |i: usize, pad: usize| serde_json::json!({"name": format!("t{i}"), "container": {"image": "alpine:3.19", "command": ["echo", "x".repeat(pad)]}});
+    let mut deep = serde_json::json!({"container": {"image": "alpine:3.19"}});
+    for i in 0..25 {
+        deep = serde_json::json!({"steps": [[{"name": format!("n{i}"), "inline": deep}]]});
+    }
+    let bodies = Arc::new(vec![
+        large_review(0, (0..24_000).map(|i| container(i, 0)).collect()),
+        large_review(1, (0..2_000).map(|i| container(i, 900)).collect()),
+        large_review(2, serde_json::json!([{"name": "t0", "steps": [[{"name": "top", "inline": deep}]]}])),
+    ]);
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for c in 0..6 {
+        let (ca, bodies) = (ca.to_owned(), bodies.clone());
+        let addr = server.addr;
+        tasks.push(tokio::spawn(async move {
+            let mut conn = connect(addr, &ca).await?;
+            let (mut buf, mut n) = (Vec::new(), 0usize);
+            while Instant::now() < end {
+                call(
+                    &mut conn,
+                    if n % 2 == 0 { "/mutate" } else { "/validate" },
+                    &bodies[(c + n) % bodies.len()],
+                    &mut buf,
+                )
+                .await?;
+                n += 1;
+            }
+            anyhow::Ok(n)
+        }));
+    }
+    let attacked = ordinary(server.addr, ca, secs).await?;
+    let mut sent = 0;
+    for t in tasks {
+        sent += t.await??;
+    }
+    let peak = procstat::usage(server.child.id())?.peak_rss_mib;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = procstat::rss_mib(server.child.id())?;
+    let (q99, a99, amax) =
+        (percentile(&quiet, 0.99), percentile(&attacked, 0.99), attacked.last().copied().unwrap_or(0.0));
+    println!(
+        "  hostile tenant, 6 connections of 1.8-2 MB reviews ({sent} answered in {secs} s): ordinary reviews p99 {a99:.2} ms (max {amax:.1} ms) against {q99:.2} ms without it ({:.1}x); webhook peak RSS {peak:.1} MiB, {after:.1} MiB 2 s after (target < 64 MiB)",
+        a99 / q99.max(0.001)
+    );
+    Ok(())
+}
+
 pub async fn run(args: Args) -> Result<()> {
     let client = cluster::client(&args.kubeconfig).await?;
     cluster::namespace(&client, HOOKED).await?;
@@ -271,6 +358,8 @@ pub async fn run(args: Args) -> Result<()> {
         "  webhook peak RSS {:.1} MiB (target <= 20 MiB), CPU {:.1} s",
         usage.peak_rss_mib, usage.cpu_seconds
     );
+
+    hostile(&server, &ca.pem.cert, args.seconds).await?;
 
     cluster::namespace(&client, PLAIN).await?;
     register(&client, &format!("https://{}", server.addr), &ca.pem.cert).await?;

@@ -248,3 +248,32 @@ spec:
     });
     assert!(out.status.phase.is_some());
 }
+
+/// Issue 19, finding 6: what a workflow references is stored in its status
+/// on the first write; when that cannot fit, the workflow ends in Error
+/// with a status that does (without the references), never a write the
+/// apiserver refuses again and again.
+#[test]
+fn references_too_large_to_store_end_the_workflow_with_a_status_that_fits() {
+    let mut seed = 7u64;
+    let big: String = (0..300 * 1024)
+        .map(|_| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from(b'a' + (seed >> 59) as u8 % 26)
+        })
+        .collect();
+    let referenced = serde_json::json!({"name": "namespaced/lib/t", "container": {"image": "alpine", "args": [big]}});
+    let wf = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "amp"},
+        "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "steps": [[{"name": "s", "template": "namespaced/lib/t"}]]}, referenced]},
+        "status": {"storedTemplates": {"namespaced/lib/t": referenced}}});
+    let mut s = argo_controller::engine::sim::Sim::new(argo_api::load::workflow(&wf).expect("workflow"));
+    s.limits.object_bytes = 256 * 1024;
+    assert_eq!(s.run(100), Some(Phase::Error));
+    let status = s.workflow.status.as_ref().expect("status");
+    assert!(message(&s).contains("status grew past"), "{}", message(&s));
+    assert!(status.stored_templates.is_empty(), "the references are dropped from a status that must fit");
+    let size = serde_json::to_vec(status).expect("json").len();
+    assert!(size < 256 * 1024, "the status written fits: {size} bytes");
+    assert!(s.created.is_empty(), "{:?}", s.created);
+}

@@ -92,7 +92,8 @@ async fn hostile_workflows_stall_no_one_and_leave_no_memory_behind() -> Result<(
         &kube::core::ApiResource::erase::<argo_api::kinds::WorkflowTemplate>(&()),
     );
     for i in 0..library {
-        let t: DynamicObject = serde_json::from_value(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
+        let t: DynamicObject =
+            serde_json::from_value(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate",
             "metadata": {"name": format!("big-{i}")}, "spec": {"templates": [
                 {"name": "t", "container": {"image": "alpine:3.20", "args": ["y".repeat(300 * 1024)]}}]}}))?;
         templates.create(&PostParams::default(), &t).await.context("a large WorkflowTemplate")?;
@@ -151,7 +152,10 @@ async fn hostile_workflows_stall_no_one_and_leave_no_memory_behind() -> Result<(
         ensure!(v["response"]["uid"].is_string(), "an answer to review {i}: {v}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    ensure!(slowest_review < Duration::from_secs(4), "an ordinary review took {slowest_review:?} while the tenant's ran");
+    ensure!(
+        slowest_review < Duration::from_secs(4),
+        "an ordinary review took {slowest_review:?} while the tenant's ran"
+    );
     // And alice creates ordinary workflows through the apiserver.
     let api = workflows(&alice, &ns);
     let mut slowest = Duration::ZERO;
@@ -190,6 +194,9 @@ async fn hostile_workflows_stall_no_one_and_leave_no_memory_behind() -> Result<(
         after = rss_kib(pid)?;
     }
     println!("webhook RSS (all, own) in KiB: {before:?} before, {after:?} after");
-    ensure!(after.1 < 64 * 1024, "the webhook keeps {after:?} KiB after the hostile reviews ({before:?} KiB before)");
+    ensure!(
+        after.1 < 64 * 1024,
+        "the webhook keeps {after:?} KiB after the hostile reviews ({before:?} KiB before)"
+    );
     Ok(())
 }

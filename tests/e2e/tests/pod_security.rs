@@ -46,7 +46,8 @@ fn catalogue() -> Vec<(&'static str, Value)> {
     let main = |c: Value| json!({"spec": {"main": c}});
     let sc = |s: Value| json!({"spec": {"main": {"securityContext": s}}});
     let pod_sc = |s: Value| json!({"spec": {"securityContext": s}});
-    let annotation = |v: &str| json!({"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/main": v}}});
+    let annotation =
+        |v: &str| json!({"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/main": v}}});
     let probe = |p: Value| main(json!({"livenessProbe": p}));
     vec![
         ("hardened", json!({})),
@@ -62,7 +63,10 @@ fn catalogue() -> Vec<(&'static str, Value)> {
         ("no capabilities dropped", sc(json!({"capabilities": null}))),
         ("hostPath volume", spec(json!({"volumes": [{"name": "h", "hostPath": {"path": "/tmp"}}]}))),
         ("nfs volume", spec(json!({"volumes": [{"name": "n", "nfs": {"server": "10.0.0.1", "path": "/"}}]}))),
-        ("image volume", spec(json!({"volumes": [{"name": "i", "image": {"reference": "docker.io/library/busybox:latest"}}]}))),
+        (
+            "image volume",
+            spec(json!({"volumes": [{"name": "i", "image": {"reference": "docker.io/library/busybox:latest"}}]})),
+        ),
         ("emptyDir volume", spec(json!({"volumes": [{"name": "e", "emptyDir": {}}]}))),
         ("hostPort", main(json!({"ports": [{"containerPort": 8080, "hostPort": 8080}]}))),
         ("containerPort only", main(json!({"ports": [{"containerPort": 8080}]}))),
@@ -76,31 +80,64 @@ fn catalogue() -> Vec<(&'static str, Value)> {
         ("SELinux user", pod_sc(json!({"seLinuxOptions": {"user": "system_u"}}))),
         ("SELinux role", sc(json!({"seLinuxOptions": {"role": "system_r"}}))),
         ("procMount Default", sc(json!({"procMount": "Default"}))),
-        ("procMount Unmasked in a user namespace", json!({"spec": {"hostUsers": false, "main": {"securityContext": {"procMount": "Unmasked"}}}})),
+        (
+            "procMount Unmasked in a user namespace",
+            json!({"spec": {"hostUsers": false, "main": {"securityContext": {"procMount": "Unmasked"}}}}),
+        ),
         ("seccomp Unconfined on the pod", pod_sc(json!({"seccompProfile": {"type": "Unconfined"}}))),
         ("seccomp Unconfined on the container", sc(json!({"seccompProfile": {"type": "Unconfined"}}))),
         ("no seccomp profile", pod_sc(json!({"seccompProfile": null}))),
-        ("seccomp on the container only", json!({"spec": {"securityContext": {"seccompProfile": null}, "main": {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}}})),
+        (
+            "seccomp on the container only",
+            json!({"spec": {"securityContext": {"seccompProfile": null}, "main": {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}}}),
+        ),
         ("sysctl kernel.msgmax", pod_sc(json!({"sysctls": [{"name": "kernel.msgmax", "value": "65536"}]}))),
-        ("sysctl net.ipv4.tcp_rmem", pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"}]}))),
-        ("sysctl net.ipv4.ip_local_port_range", pod_sc(json!({"sysctls": [{"name": "net.ipv4.ip_local_port_range", "value": "1024 65000"}]}))),
-        ("probe httpGet host", probe(json!({"httpGet": {"path": "/", "port": 80, "host": "169.254.169.254"}}))),
-        ("probe tcpSocket host", main(json!({"readinessProbe": {"tcpSocket": {"port": 443, "host": "10.96.0.1"}}}))),
+        (
+            "sysctl net.ipv4.tcp_rmem",
+            pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456"}]})),
+        ),
+        (
+            "sysctl net.ipv4.ip_local_port_range",
+            pod_sc(json!({"sysctls": [{"name": "net.ipv4.ip_local_port_range", "value": "1024 65000"}]})),
+        ),
+        (
+            "probe httpGet host",
+            probe(json!({"httpGet": {"path": "/", "port": 80, "host": "169.254.169.254"}})),
+        ),
+        (
+            "probe tcpSocket host",
+            main(json!({"readinessProbe": {"tcpSocket": {"port": 443, "host": "10.96.0.1"}}})),
+        ),
         ("probe without host", probe(json!({"httpGet": {"path": "/", "port": 80}}))),
-        ("lifecycle preStop host", main(json!({"lifecycle": {"preStop": {"httpGet": {"path": "/", "port": 80, "host": "127.0.0.1"}}}}))),
-        ("lifecycle postStart tcpSocket host", main(json!({"lifecycle": {"postStart": {"tcpSocket": {"port": 80, "host": "10.0.0.1"}}}}))),
+        (
+            "lifecycle preStop host",
+            main(json!({"lifecycle": {"preStop": {"httpGet": {"path": "/", "port": 80, "host": "127.0.0.1"}}}})),
+        ),
+        (
+            "lifecycle postStart tcpSocket host",
+            main(json!({"lifecycle": {"postStart": {"tcpSocket": {"port": 80, "host": "10.0.0.1"}}}})),
+        ),
         ("runAsNonRoot unset", pod_sc(json!({"runAsNonRoot": null}))),
         ("runAsNonRoot false on the pod", pod_sc(json!({"runAsNonRoot": false}))),
         ("runAsNonRoot false on the container", sc(json!({"runAsNonRoot": false}))),
         ("runAsUser 0", sc(json!({"runAsUser": 0}))),
         ("runAsUser 0 on the pod", pod_sc(json!({"runAsUser": 0}))),
-        ("runAsUser 0 in a user namespace", json!({"spec": {"hostUsers": false, "securityContext": {"runAsUser": 0, "runAsNonRoot": null}}})),
+        (
+            "runAsUser 0 in a user namespace",
+            json!({"spec": {"hostUsers": false, "securityContext": {"runAsUser": 0, "runAsNonRoot": null}}}),
+        ),
         ("allowPrivilegeEscalation unset", sc(json!({"allowPrivilegeEscalation": null}))),
         ("allowPrivilegeEscalation true", sc(json!({"allowPrivilegeEscalation": true}))),
-        ("an init container running as root", spec(json!({"initContainers": [{"name": "init", "image": "docker.io/library/busybox:latest",
-            "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}))),
-        ("a privileged init container", spec(json!({"initContainers": [{"name": "init", "image": "docker.io/library/busybox:latest",
-            "securityContext": {"privileged": true}}]}))),
+        (
+            "an init container running as root",
+            spec(json!({"initContainers": [{"name": "init", "image": "docker.io/library/busybox:latest",
+            "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]})),
+        ),
+        (
+            "a privileged init container",
+            spec(json!({"initContainers": [{"name": "init", "image": "docker.io/library/busybox:latest",
+            "securityContext": {"privileged": true}}]})),
+        ),
     ]
 }
 
@@ -125,7 +162,8 @@ fn workflow_of(pod: &Value, name: &str) -> Value {
     if let Some(s) = spec.as_object_mut() {
         s.remove("containers");
     }
-    let mut template = json!({"name": "main", "container": main, "metadata": {"annotations": pod["metadata"]["annotations"]}});
+    let mut template =
+        json!({"name": "main", "container": main, "metadata": {"annotations": pod["metadata"]["annotations"]}});
     if spec.as_object().is_some_and(|s| !s.is_empty()) {
         template["podSpecPatch"] = json!(spec.to_string());
     }
@@ -175,8 +213,10 @@ async fn a_projects_level_answers_as_pod_security_admission_does() -> Result<()>
         // The webhook's project cache follows the watch: wait until a
         // restricted-only rule shows (or does not) as it should.
         e2e::eventually(std::time::Duration::from_secs(30), "the webhook to see the project", || {
-            let wf = workflow_of(&pod_of(&json!({"spec": {"securityContext": {"runAsNonRoot": null}}}), "probe"), "probe");
-            let seen = admitted(&cluster, &ours, &wf, "denied the request").ok().map(|(ok, _)| ok == (level == "baseline"));
+            let wf =
+                workflow_of(&pod_of(&json!({"spec": {"securityContext": {"runAsNonRoot": null}}}), "probe"), "probe");
+            let seen =
+                admitted(&cluster, &ours, &wf, "denied the request").ok().map(|(ok, _)| ok == (level == "baseline"));
             async move { Ok(seen.filter(|s| *s)) }
         })
         .await?;
@@ -184,11 +224,14 @@ async fn a_projects_level_answers_as_pod_security_admission_does() -> Result<()>
             let pod = pod_of(&case, &format!("case-{i}"));
             let (by_psa, psa_says) = admitted(&cluster, &psa, &pod, "violates PodSecurity")
                 .with_context(|| format!("{level}: case {name:?} as a Pod"))?;
-            let (by_us, we_say) = admitted(&cluster, &ours, &workflow_of(&pod, &format!("case-{i}")), "denied the request")
-                .with_context(|| format!("{level}: case {name:?} as a workflow"))?;
+            let (by_us, we_say) =
+                admitted(&cluster, &ours, &workflow_of(&pod, &format!("case-{i}")), "denied the request")
+                    .with_context(|| format!("{level}: case {name:?} as a workflow"))?;
             refused[l] += usize::from(!by_psa);
             if by_psa != by_us {
-                mismatches.push(format!("{level}: {name}: PSA {by_psa}, project {by_us}\n  PSA: {psa_says}\n  ours: {we_say}"));
+                mismatches.push(format!(
+                    "{level}: {name}: PSA {by_psa}, project {by_us}\n  PSA: {psa_says}\n  ours: {we_say}"
+                ));
             }
         }
     }

@@ -58,8 +58,7 @@ impl Lanes {
         } else {
             &self.large
         };
-        let wait =
-            deadline.map_or(self.wait, |d| d.saturating_sub(MARGIN).max(Duration::from_millis(100)));
+        let wait = deadline.map_or(self.wait, |d| d.saturating_sub(MARGIN).max(Duration::from_millis(100)));
         let Ok(Ok(_permit)) = tokio::time::timeout(wait, lane.acquire()).await else {
             return busy(&body);
         };

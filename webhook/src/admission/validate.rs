@@ -26,7 +26,12 @@ pub fn decide(req: &AdmissionRequest<DynamicObject>, o: &Objects, s: &Admission)
     }
 }
 
-fn workflow(req: &AdmissionRequest<DynamicObject>, o: &Objects, operation: Operation, s: &Admission) -> AdmissionResponse {
+fn workflow(
+    req: &AdmissionRequest<DynamicObject>,
+    o: &Objects,
+    operation: Operation,
+    s: &Admission,
+) -> AdmissionResponse {
     // Fail closed: without the projects nothing can be decided, on any path.
     let Some(projects) = s.projects.projects() else {
         return AdmissionResponse::from(req).deny(NOT_SYNCED);
@@ -65,11 +70,11 @@ fn other_kind(
     let object = &o.object;
     let subject = match kind {
         "CronWorkflow" => Subject::Cron {
-            object: &object,
+            object,
             operation,
         },
         _ => Subject::Template {
-            object: &object,
+            object,
             cluster: kind == "ClusterWorkflowTemplate",
         },
     };

@@ -1,10 +1,13 @@
-//! Where admission's work runs: deciding is CPU work (parsing, resolving,
-//! rendering a pod per template), so it runs on the blocking pool, never
-//! on the async workers that accept connections and do TLS. Small reviews
-//! (every ordinary workflow) and large ones each have their own lane with
-//! its own limit, so a few huge workflows (the webhook's worst case) wait
-//! for each other and never hold up everyone else's creates; one large
-//! review at a time also bounds the memory they take.
+//! Where admission's work runs. An ordinary review (a few kilobytes) is
+//! decided where it arrives, in well under a millisecond: handing it to
+//! another thread would cost more than deciding it. Anything larger is CPU
+//! work that grows with its size (parsing, resolving, rendering a pod per
+//! template), so it runs on the blocking pool, never on the async workers
+//! that accept connections and do TLS, in one of two lanes with limits of
+//! their own: up to 256 KiB as many at once as there are cores, above it
+//! one at a time. A tenant's huge workflows (the webhook's worst case)
+//! wait for each other and never hold up everyone else's creates, and one
+//! at a time also bounds the memory they take.
 
 use std::time::Duration;
 
@@ -14,7 +17,9 @@ use tokio::sync::Semaphore;
 
 use super::{Admission, Endpoint, respond};
 
-/// Reviews up to this size take the small lane.
+/// Reviews up to this size are decided on the spot.
+pub const INLINE_REVIEW: usize = 32 * 1024;
+/// Reviews up to this size take the small lane, larger ones the large.
 pub const SMALL_REVIEW: usize = 256 * 1024;
 /// How long a review may wait for its lane when the apiserver does not
 /// say how long it waits (it sends `?timeout=`; ours are 5 s): the answer
@@ -38,7 +43,7 @@ impl Lanes {
     pub(super) fn waiting(max: usize, wait: Duration) -> Lanes {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Lanes {
-            small: Semaphore::new(max.clamp(1, cores.max(1) * 4)),
+            small: Semaphore::new(max.clamp(1, cores.max(1))),
             large: Semaphore::new(1),
             wait,
         }
@@ -53,6 +58,9 @@ impl Lanes {
         body: Bytes,
         deadline: Option<Duration>,
     ) -> Result<serde_json::Value, (StatusCode, String)> {
+        if body.len() <= INLINE_REVIEW {
+            return respond(endpoint, &s, &body);
+        }
         let lane = if body.len() <= SMALL_REVIEW {
             &self.small
         } else {

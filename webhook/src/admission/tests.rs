@@ -642,6 +642,10 @@ async fn large_reviews_wait_for_each_other_and_never_for_small_ones() {
     let small = review("CREATE", "Workflow", "alice", workflow("ns", "alpine:3.20"), None);
     let answer = post(serde_json::to_vec(&small).unwrap()).await;
     assert_eq!(answer["response"]["allowed"], true, "a small review goes by: {answer}");
+    let mut medium = workflow("ns", "alpine:3.20");
+    medium["metadata"]["annotations"] = json!({"pad": "x".repeat(100 * 1024)});
+    let answer = post(serde_json::to_vec(&review("CREATE", "Workflow", "alice", medium, None)).unwrap()).await;
+    assert_eq!(answer["response"]["allowed"], true, "so does a medium one, on the blocking pool: {answer}");
     let mut large = workflow("ns", "alpine:3.20");
     large["metadata"]["annotations"] = json!({"pad": "x".repeat(super::lanes::SMALL_REVIEW)});
     let answer = post(serde_json::to_vec(&review("CREATE", "Workflow", "alice", large.clone(), None)).unwrap()).await;

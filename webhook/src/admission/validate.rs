@@ -69,10 +69,7 @@ fn other_kind(
     };
     let object = &o.object;
     let subject = match kind {
-        "CronWorkflow" => Subject::Cron {
-            object,
-            operation,
-        },
+        "CronWorkflow" => Subject::Cron { object, operation },
         _ => Subject::Template {
             object,
             cluster: kind == "ClusterWorkflowTemplate",

@@ -17,27 +17,24 @@ pub fn usage(pid: u32) -> Result<Usage> {
     let rest = stat.rsplit_once(')').context("malformed /proc stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let hwm_kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .context("VmHWM in /proc status")?
-        .parse()?;
     Ok(Usage {
         cpu_seconds: ticks / TICKS_PER_SECOND,
-        peak_rss_mib: hwm_kib / 1024.0,
+        peak_rss_mib: status_kib(pid, "VmHWM:")? / 1024.0,
     })
 }
 
 /// Resident memory now, in MiB.
 pub fn rss_mib(pid: u32) -> Result<f64> {
+    Ok(status_kib(pid, "VmRSS:")? / 1024.0)
+}
+
+/// A `kB` field of /proc/PID/status.
+fn status_kib(pid: u32, field: &str) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kib: f64 = status
+    Ok(status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
-        .context("VmRSS in /proc status")?
-        .parse()?;
-    Ok(kib / 1024.0)
+        .with_context(|| format!("{field} in /proc status"))?
+        .parse()?)
 }

@@ -159,13 +159,7 @@ spec:
 #[test]
 fn a_status_too_large_to_store_fails_the_workflow_and_keeps_the_last_one() {
     // Text that does not compress: packing the nodes cannot save it.
-    let mut seed = 1u64;
-    let big: String = (0..200 * 1024)
-        .map(|_| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            char::from(b'a' + (seed >> 59) as u8 % 26)
-        })
-        .collect();
+    let big = incompressible(200 * 1024, 1);
     let yaml = format!(
         r#"
 apiVersion: argoproj.io/v1alpha1
@@ -255,13 +249,7 @@ spec:
 /// apiserver refuses again and again.
 #[test]
 fn references_too_large_to_store_end_the_workflow_with_a_status_that_fits() {
-    let mut seed = 7u64;
-    let big: String = (0..300 * 1024)
-        .map(|_| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            char::from(b'a' + (seed >> 59) as u8 % 26)
-        })
-        .collect();
+    let big = incompressible(300 * 1024, 7);
     let referenced = serde_json::json!({"name": "namespaced/lib/t", "container": {"image": "alpine", "args": [big]}});
     let wf = serde_json::json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "amp"},
         "spec": {"entrypoint": "main", "templates": [
@@ -276,4 +264,15 @@ fn references_too_large_to_store_end_the_workflow_with_a_status_that_fits() {
     let size = serde_json::to_vec(status).expect("json").len();
     assert!(size < 256 * 1024, "the status written fits: {size} bytes");
     assert!(s.created.is_empty(), "{:?}", s.created);
+}
+
+/// `len` letters from a linear congruential generator: text gzip cannot
+/// shrink much.
+fn incompressible(len: usize, mut seed: u64) -> String {
+    (0..len)
+        .map(|_| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            char::from(b'a' + (seed >> 59) as u8 % 26)
+        })
+        .collect()
 }

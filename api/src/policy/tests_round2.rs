@@ -40,35 +40,24 @@ fn workflow(spec: Value) -> Value {
 }
 
 fn submit(ps: &Projects, who: &str, wf: &Value) -> Decision {
-    let u = k8s_openapi::api::authentication::v1::UserInfo {
-        username: Some(who.into()),
-        ..Default::default()
-    };
-    decide(&Request {
-        subject: Subject::Workflow {
-            operation: Operation::Create,
-            object: wf,
-            old: None,
-            defaulted: false,
-        },
-        namespace: "x",
-        user: Some(&u),
-        projects: ps,
-        templates: &crate::templates::NoTemplates,
-    })
+    as_user(ps, who, Operation::Create, wf, None)
 }
 
 fn change(ps: &Projects, who: &str, old: &Value, new: &Value) -> Decision {
+    as_user(ps, who, Operation::Update, new, Some(old))
+}
+
+fn as_user(ps: &Projects, who: &str, operation: Operation, object: &Value, old: Option<&Value>) -> Decision {
     let u = k8s_openapi::api::authentication::v1::UserInfo {
         username: Some(who.into()),
         ..Default::default()
     };
     decide(&Request {
         subject: Subject::Workflow {
-            operation: Operation::Update,
-            object: new,
-            old: Some(old),
-            defaulted: true,
+            operation,
+            object,
+            old,
+            defaulted: old.is_some(),
         },
         namespace: "x",
         user: Some(&u),

@@ -94,6 +94,10 @@ impl Cluster {
             .args(["--tls-cert".as_ref(), dir.join("tls.crt").as_os_str()])
             .args(["--tls-key".as_ref(), dir.join("tls.key").as_os_str()])
             .args(["--log", "info"])
+            // The tests' controllers act as the kubeconfig's user (an
+            // install's act as their service account): their CronWorkflow
+            // runs are the controller's.
+            .args(["--controller-user", "kubernetes-admin"])
             .stdout(Stdio::null())
             .stderr(File::create(&log)?)
             .spawn()
